@@ -1,0 +1,38 @@
+"""Every exported public function and class has a docstring, documented parameters, and a place in the processed docs."""
+import importlib, inspect, json
+from pathlib import Path
+import pytest
+from fastcore.docments import docments
+from conftest import ROOT
+
+MODULES = {'00_data': 'data', '01_model': 'model', '02_params': 'params', '03_train': 'train', '04_visualize': 'visualize', '99_cli': 'cli'}
+
+def public(mod):
+    m = importlib.import_module(f'lenet5_nbdev.{mod}')
+    objs = [(n, getattr(m, n)) for n in m.__all__ if not n.startswith('_')]
+    return [(n, o) for n, o in objs if inspect.isfunction(inspect.unwrap(o)) or inspect.isclass(o)]
+
+def test_every_notebook_has_a_module():
+    assert sorted(p.stem for p in (ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')) == sorted(MODULES)
+
+@pytest.mark.parametrize('nb,mod', MODULES.items())
+def test_documented(nb, mod):
+    for name, obj in public(mod):
+        f = inspect.unwrap(obj)
+        assert (inspect.getdoc(f) or '').strip(), f"{mod}.{name} has no docstring"
+        if isinstance(f, type) and (f.__init__ is object.__init__ or issubclass(f, BaseException)): continue
+        target = f.__init__ if isinstance(f, type) else f
+        params = [p for p in inspect.signature(target).parameters.values()
+                  if p.name not in ('self', 'cls') and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        docs = docments(target)
+        undocumented = [p.name for p in params if not docs.get(p.name)]
+        assert not undocumented, f"{mod}.{name}: parameters without a `# comment`: {undocumented}"
+
+@pytest.mark.parametrize('nb,mod', MODULES.items())
+def test_in_processed_docs(nb, mod):
+    proc = ROOT/'_proc'/f'{nb}.ipynb'
+    assert proc.exists(), f"{proc} is missing: `make docs-proc` (nbdev_proc_nbs) prepares it"
+    text = '\n'.join(''.join(o.get('data', {}).get('text/markdown', ''))
+                     for c in json.loads(proc.read_text())['cells'] for o in c.get('outputs', []))
+    for name, obj in public(mod):
+        assert f"### {name}" in text or f"## {name}" in text, f"{mod}.{name} does not appear in {proc.name}'s rendered docs"
