@@ -8,13 +8,14 @@ import os, sys
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 # %% auto #0
 __all__ = ['mnist_transform', 'MNIST_FILES', 'MNISTDataError', 'default_data_root', 'data_root', 'missing_files', 'ensure_mnist',
-           'mnist_datasets', 'mnist_loaders', 'show_digits']
+           'mnist_datasets', 'mnist_loaders', 'mnist_tensors', 'TensorLoader', 'fast_loaders', 'show_digits']
 
 # %% ../nbs/00_data.ipynb #5b75e73a
 mnist_transform = transforms.Compose([transforms.Pad(2), transforms.ToTensor()])
@@ -86,6 +87,49 @@ def mnist_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (
     train_ds, test_ds = mnist_datasets(root, download)
     return (DataLoader(train_ds, batch_size=bs, shuffle=True, num_workers=num_workers),
             DataLoader(test_ds, batch_size=test_bs, shuffle=False, num_workers=num_workers))
+
+# %% ../nbs/00_data.ipynb #7ca62061
+def mnist_tensors(ds, # a torchvision `MNIST` dataset (its `.data` and `.targets` are used, not its transform)
+                  device:str|torch.device='cpu', # where to put the tensors
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    "All images of `ds` as one `float32` tensor `(N, 1, 32, 32)`, exactly what `mnist_transform` gives, and the labels, on `device`."
+    x = ds.data.to(device)  # uint8: a quarter of the bytes to move
+    x = F.pad(x, (2, 2, 2, 2)).unsqueeze(1).to(torch.float32).div(255)  # what Pad(2) + ToTensor do
+    return x, ds.targets.to(device)
+
+# %% ../nbs/00_data.ipynb #379a953f
+class TensorLoader:
+    "Batches `(x[idx], y[idx])` of tensors that stay where they are; with `shuffle`, a new `torch.randperm` on their device each epoch."
+    def __init__(self, x:torch.Tensor, # inputs, first dimension the samples
+                 y:torch.Tensor, # targets, on the same device
+                 bs:int=128, # batch size (the last batch may be smaller)
+                 shuffle:bool=False, # reshuffle at the start of every pass?
+                 generator:torch.Generator|None=None, # for `randperm` (on the tensors' device); None: the global one
+                ):
+        assert len(x) == len(y), f"x has {len(x)} samples but y has {len(y)}"
+        self.x, self.y, self.bs, self.shuffle, self.generator = x, y, bs, shuffle, generator
+    def __len__(self): return -(-len(self.x) // self.bs)
+    def __iter__(self):
+        n, bs = len(self.x), self.bs
+        if not self.shuffle:
+            for i in range(0, n, bs): yield self.x[i:i+bs], self.y[i:i+bs]
+            return
+        idx = torch.randperm(n, device=self.x.device, generator=self.generator)
+        for i in range(0, n, bs):
+            j = idx[i:i+bs]
+            yield self.x[j], self.y[j]
+
+# %% ../nbs/00_data.ipynb #aa6893e3
+def fast_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+                 bs:int=128, # training batch size
+                 test_bs:int=1024, # test batch size (no gradients: large batches are cheaper)
+                 device:str|torch.device='cpu', # where the whole dataset lives, e.g. `get_device()` of `lenet5_nbdev.train`
+                 download:bool=True, # download missing files?
+                ) -> tuple[TensorLoader, TensorLoader]:
+    "The fast path: MNIST padded and scaled once and kept on `device`; batches by indexing, reshuffled each epoch."
+    train_ds, test_ds = mnist_datasets(root, download)
+    return (TensorLoader(*mnist_tensors(train_ds, device), bs=bs, shuffle=True),
+            TensorLoader(*mnist_tensors(test_ds, device), bs=test_bs))
 
 # %% ../nbs/00_data.ipynb #f751f4c2
 def show_digits(ds, # a dataset of `(image, label)` pairs, e.g. from `mnist_datasets`

@@ -12,7 +12,7 @@ from torch import nn
 from safetensors.torch import save_file, load_file
 
 # %% auto #0
-__all__ = ['LeNet5', 'Table', 'layer_shapes', 'save_weights', 'read_meta', 'load_weights']
+__all__ = ['LeNet5', 'Table', 'layer_shapes', 'write_atomic', 'save_weights', 'read_meta', 'load_weights']
 
 # %% ../nbs/01_model.ipynb #b8acd287
 class LeNet5(nn.Module):
@@ -57,22 +57,31 @@ def layer_shapes(model:LeNet5, # a model with its layers in `model.net`
             rows.append((i, layer.__class__.__name__, 'x'.join(map(str, x.shape[1:]))))
     return Table(rows, ('#', 'layer', 'output shape'))
 
-# %% ../nbs/01_model.ipynb #f42786f2
+# %% ../nbs/01_model.ipynb #945e605f
+def write_atomic(path:str|Path, # the file to create or replace
+                 write, # called as `write(tmp_path)` to write the content to a temporary file beside `path`
+                ) -> Path:
+    "Write a file so that `path` is never half-written: `write` fills a temporary file, which is then renamed to `path`."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.unlink(tmp)
+    return path
+
+# %% ../nbs/01_model.ipynb #1085f323
 def save_weights(model:nn.Module, # the model whose `state_dict` to save
                  path:str|Path, # the `.safetensors` file to write
                  meta:dict|None=None, # JSON-serialisable information stored in the file's header
                 ) -> Path:
     "Write `model`'s weights and `meta` to `path` atomically (temporary file, then rename)."
-    path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={'lenet5_nbdev': json.dumps(meta or {})})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
-    return path
+    return write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={'lenet5_nbdev': json.dumps(meta or {})}))
 
 # %% ../nbs/01_model.ipynb #ed59c604
 def read_meta(path:str|Path, # a `.safetensors` file written by `save_weights`

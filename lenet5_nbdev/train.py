@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_train.ipynb #60b68ab6
 from __future__ import annotations
-import json, os, platform, random, sys, time
+import copy, json, os, platform, random, sys, time
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['get_device', 'set_seed', 'train_epoch', 'evaluate', 'Callback', 'format_epoch', 'fit', 'run_info']
+__all__ = ['get_device', 'set_seed', 'train_epoch', 'evaluate', 'train_epoch_fast', 'Callback', 'format_epoch', 'fit', 'run_info']
 
 # %% ../nbs/03_train.ipynb #fa5017f8
 def get_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', or a `torch.device`
@@ -63,25 +64,53 @@ def train_epoch(model:nn.Module, # the model, already on `device`
         if after_batch is not None: after_batch(i, loss)
     return total_loss / n, correct / n
 
-# %% ../nbs/03_train.ipynb #c50d91a3
+# %% ../nbs/03_train.ipynb #a4e2661f
 def evaluate(model:nn.Module, # the model to evaluate
              dl, # batches `(xb, yb)`, e.g. the test loader
              loss_fn=None, # None: `nn.CrossEntropyLoss()`
              device:torch.device|None=None, # None: the device of `model`'s parameters
             ) -> tuple[float, float]:
-    "Mean loss and accuracy (0-1) of `model` over `dl`, without gradients, in eval mode."
+    "Mean loss and accuracy (0-1) of `model` over `dl`, in eval and inference mode; reads the device once, at the end."
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = device or next(model.parameters()).device
     model.eval()
-    total_loss, correct, n = 0., 0, 0
-    with torch.no_grad():
+    with torch.inference_mode():
+        total_loss, correct, n = torch.zeros((), device=device), torch.zeros((), dtype=torch.int64, device=device), 0
         for xb, yb in dl:
-            xb, yb = xb.to(device), yb.to(device)
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
             out = model(xb)
-            total_loss += loss_fn(out, yb).item() * len(yb)
-            correct += (out.argmax(1) == yb).sum().item()
+            total_loss += loss_fn(out, yb) * len(yb)
+            correct += (out.argmax(1) == yb).sum()
             n += len(yb)
-    return total_loss / n, correct / n
+        return total_loss.item() / n, correct.item() / n
+
+# %% ../nbs/03_train.ipynb #6f6f1b0d
+def train_epoch_fast(model:nn.Module, # the model, already on `device`
+                     dl, # training batches `(xb, yb)`, ideally already on `device` (`fast_loaders`)
+                     loss_fn, # e.g. `nn.CrossEntropyLoss()`
+                     opt:torch.optim.Optimizer, # optimizer over `model`'s parameters
+                     device:torch.device, # where `model` lives
+                     after_batch=None, # called as `after_batch(i, loss)` after each step; `loss` stays a device tensor
+                     bf16:bool=False, # bfloat16 autocast for the forward pass and loss?
+                     channels_last:bool=False, # feed the convolutions channels-last tensors? (`model` should be converted too)
+                    ) -> tuple[float, float]:
+    "The same epoch as `train_epoch` without a host synchronisation per step: sums stay on the device, read once at the end."
+    model.train()
+    total_loss, correct, n = torch.zeros((), device=device), torch.zeros((), dtype=torch.int64, device=device), 0
+    for i, (xb, yb) in enumerate(dl):
+        xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+        if channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(xb)
+            loss = loss_fn(out, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total_loss += loss.detach() * len(yb)
+        correct += (out.argmax(1) == yb).sum()
+        n += len(yb)
+        if after_batch is not None: after_batch(i, loss)
+    return total_loss.item() / n, correct.item() / n
 
 # %% ../nbs/03_train.ipynb #6ec2b5fe
 class Callback:
@@ -101,9 +130,9 @@ def format_epoch(h:dict, # one history entry
     return (f"Epoch {h['epoch']:>{w}}/{epochs} | train loss {h['train_loss']:.4f} acc {h['train_acc']:.2%} | "
             f"test loss {h['test_loss']:.4f} acc {h['test_acc']:.2%} | {h['seconds']:.1f}s")
 
-# %% ../nbs/03_train.ipynb #defc7a45
+# %% ../nbs/03_train.ipynb #3287db25
 def fit(model:nn.Module, # the model to train (moved to `device`)
-        train_dl, # training batches `(xb, yb)`
+        train_dl, # training batches `(xb, yb)`: `fast_loaders` (tensors on the device) or `mnist_loaders` (the tutorial's)
         test_dl, # test batches, evaluated after every epoch
         epochs:int=10, # passes over `train_dl`
         lr:float=0.02, # SGD learning rate
@@ -114,13 +143,20 @@ def fit(model:nn.Module, # the model to train (moved to `device`)
         opt_func=None, # None: `SGD(params, lr, momentum)`; else called as `opt_func(model.parameters())`
         cbs:list|tuple=(), # `Callback` objects
         log=print, # called with each epoch's line; None for silence
+        loop:str='fast', # 'fast' (`train_epoch_fast`, no per-step sync) or 'tutorial' (`train_epoch`)
+        bf16:bool=False, # bfloat16 autocast in the training forward pass ('fast' loop only)
+        channels_last:bool=False, # channels-last memory layout for the model and its inputs ('fast' loop only)
        ) -> list[dict]:
     "Train `model` with the tutorial's recipe by default and return the history, one dict per epoch."
+    if loop not in ('fast', 'tutorial'): raise ValueError(f"loop={loop!r}: expected 'fast' or 'tutorial'")
+    if loop == 'tutorial' and (bf16 or channels_last): raise ValueError("bf16 and channels_last need loop='fast'")
     if seed is not None: set_seed(seed)
     device = get_device(device)
     model.to(device)
+    if channels_last: model.to(memory_format=torch.channels_last)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     opt = opt_func(model.parameters()) if opt_func else torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    epoch_fn = partial(train_epoch_fast, bf16=bf16, channels_last=channels_last) if loop == 'fast' else train_epoch
     run = SimpleNamespace(model=model, opt=opt, loss_fn=loss_fn, device=device, epochs=epochs,
                           epoch=0, step=0, loss=None, history=[])
     def _cbs(event):
@@ -133,7 +169,7 @@ def fit(model:nn.Module, # the model to train (moved to `device`)
         run.epoch = epoch
         _cbs('before_epoch')
         start = time.perf_counter()
-        train_loss, train_acc = train_epoch(model, train_dl, loss_fn, opt, device, after_batch)
+        train_loss, train_acc = epoch_fn(model, train_dl, loss_fn, opt, device, after_batch)
         test_loss, test_acc = evaluate(model, test_dl, loss_fn, device)
         run.history.append(dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
                                 test_loss=test_loss, test_acc=test_acc, seconds=time.perf_counter() - start))

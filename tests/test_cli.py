@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from conftest import script
 
-def run(*args, env=None, timeout=600):
-    return subprocess.run([script('lenet5_train'), *args], capture_output=True, text=True, timeout=timeout,
+def run(*args, env=None, timeout=600, cmd='lenet5_train'):
+    return subprocess.run([script(cmd), *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
 
 def test_train_one_epoch(tmp_path):
@@ -21,7 +21,9 @@ def test_train_one_epoch(tmp_path):
     from lenet5_nbdev.model import load_weights, read_meta
     model = load_weights(out/'model.safetensors')
     meta = read_meta(out/'model.safetensors')
-    assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc']
+    assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc'] and meta['loop'] == 'fast'
+    umask = os.umask(0); os.umask(umask)
+    for f in out.iterdir(): assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f  # the usual permissions, not mkstemp's 0600
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 def test_help():
@@ -34,6 +36,7 @@ def test_help():
     (['--epochs', '0', '--out', 'OUT'], '--epochs 0'),
     (['--device', 'tpu', '--out', 'OUT'], "unknown device 'tpu'"),
     (['--epochs', 'two', '--out', 'OUT'], "invalid int value: 'two'"),
+    (['--loop', 'tutorial', '--channels_last', '--out', 'OUT'], 'need --loop fast'),
 ])
 def test_bad_arguments(tmp_path, args, expect):
     f = tmp_path/'a_file'; f.write_text('x')
@@ -51,3 +54,20 @@ def test_missing_data(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith('lenet5_train: error: MNIST not found') and 'Traceback' not in r.stderr, r.stderr
     assert str(tmp_path/'MNIST'/'raw') in r.stderr and 't10k-images-idx3-ubyte' in r.stderr
+
+@pytest.mark.parametrize('args,expect', [
+    (['--options', 'fp8'], '--options fp8: expected'),
+    (['--epochs', '0'], '--epochs 0'),
+    (['--json', 'DIR'], 'is a folder'),
+    (['--json', 'DIR/missing/r.json'], 'does not exist'),
+    (['--device', 'tpu'], "unknown device 'tpu'"),
+])
+def test_bench_bad_arguments(tmp_path, args, expect):
+    r = run(*[a.replace('DIR', str(tmp_path)) for a in args], cmd='lenet5_bench')
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith('lenet5_bench: error: ') and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+def test_bench_help():
+    r = run('--help', cmd='lenet5_bench')
+    assert r.returncode == 0 and '--json' in r.stdout and '--options' in r.stdout
