@@ -9,16 +9,19 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-import matplotlib.pyplot as plt
 from torch.utils.data import DataLoader
-from torchvision import datasets, transforms
+# torchvision (2-3 s to import) and pyplot are imported where they are used, so that commands that never
+# read MNIST (lenet5_predict, lenet5_export) start quickly
 
 # %% auto #0
-__all__ = ['mnist_transform', 'MNIST_FILES', 'MNISTDataError', 'default_data_root', 'data_root', 'missing_files', 'ensure_mnist',
+__all__ = ['MNIST_FILES', 'mnist_transform', 'MNISTDataError', 'default_data_root', 'data_root', 'missing_files', 'ensure_mnist',
            'mnist_datasets', 'mnist_loaders', 'mnist_tensors', 'TensorLoader', 'fast_loaders', 'show_digits']
 
 # %% ../nbs/00_data.ipynb #5b75e73a
-mnist_transform = transforms.Compose([transforms.Pad(2), transforms.ToTensor()])
+def mnist_transform():
+    "The tutorial's per-image transform: `Pad(2)` (28x28 -> 32x32, black border), then `ToTensor` (uint8 -> float32 in [0, 1])."
+    from torchvision import transforms
+    return transforms.Compose([transforms.Pad(2), transforms.ToTensor()])
 
 # %% ../nbs/00_data.ipynb #9934568d
 MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
@@ -63,6 +66,7 @@ def ensure_mnist(root:str|Path|None=None, # folder that contains `MNIST/raw/` (s
     missing = missing_files(root)
     if not missing: return root
     if not download: raise _not_found(root, missing, "download=False and files are missing")
+    from torchvision import datasets
     try: datasets.MNIST(root, train=True, download=True)
     except Exception as e: raise _not_found(root, missing_files(root), f"the download failed ({type(e).__name__})") from None
     if missing := missing_files(root): raise _not_found(root, missing, "the download did not provide every file")
@@ -73,8 +77,9 @@ def mnist_datasets(root:str|Path|None=None, # folder that contains `MNIST/raw/` 
                    download:bool=True, # download missing files?
                   ) -> tuple:
     "The MNIST training (60,000) and test (10,000) datasets, each image padded to 32x32 and scaled to [0, 1]."
+    from torchvision import datasets
     root = ensure_mnist(root, download)
-    return tuple(datasets.MNIST(root, train=train, transform=mnist_transform, download=False) for train in (True, False))
+    return tuple(datasets.MNIST(root, train=train, transform=mnist_transform(), download=False) for train in (True, False))
 
 # %% ../nbs/00_data.ipynb #580a3953
 def mnist_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
@@ -138,6 +143,7 @@ def show_digits(ds, # a dataset of `(image, label)` pairs, e.g. from `mnist_data
                 size:float=1.2, # inches per digit
                ):
     "A grid of the first `n` digits of `ds`, each titled with its label; returns the figure."
+    import matplotlib.pyplot as plt
     nrows = -(-n//ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*size, nrows*size*1.15), squeeze=False)
     for i, ax in enumerate(axs.flat):

@@ -118,6 +118,7 @@ class Callback:
     def before_fit(self, run): pass
     def before_epoch(self, run): pass
     def after_batch(self, run): pass
+    def before_eval(self, run): pass
     def after_epoch(self, run): pass
     def after_fit(self, run): pass
 
@@ -157,8 +158,8 @@ def fit(model:nn.Module, # the model to train (moved to `device`)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     opt = opt_func(model.parameters()) if opt_func else torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     epoch_fn = partial(train_epoch_fast, bf16=bf16, channels_last=channels_last) if loop == 'fast' else train_epoch
-    run = SimpleNamespace(model=model, opt=opt, loss_fn=loss_fn, device=device, epochs=epochs,
-                          epoch=0, step=0, loss=None, history=[])
+    run = SimpleNamespace(model=model, opt=opt, loss_fn=loss_fn, device=device, epochs=epochs, train_dl=train_dl,
+                          test_dl=test_dl, epoch=0, step=0, loss=None, history=[])
     def _cbs(event):
         for cb in cbs: getattr(cb, event, lambda run: None)(run)
     def after_batch(i, loss):
@@ -170,6 +171,7 @@ def fit(model:nn.Module, # the model to train (moved to `device`)
         _cbs('before_epoch')
         start = time.perf_counter()
         train_loss, train_acc = epoch_fn(model, train_dl, loss_fn, opt, device, after_batch)
+        _cbs('before_eval')
         test_loss, test_acc = evaluate(model, test_dl, loss_fn, device)
         run.history.append(dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,
                                 test_loss=test_loss, test_acc=test_acc, seconds=time.perf_counter() - start))

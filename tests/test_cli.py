@@ -27,18 +27,24 @@ def test_train_one_epoch(tmp_path):
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 def test_help():
-    r = run('--help')
-    assert r.returncode == 0
-    for opt in ('--data', '--epochs', '--seed', '--device', '--out'): assert opt in r.stdout
+    "Every command's --help, built by fastcore from the signature, names each option with a description."
+    from fastcore.script import anno_parser
+    from lenet5_nbdev import cli
+    for name in ('lenet5_train', 'lenet5_eval', 'lenet5_predict', 'lenet5_export', 'lenet5_bench'):
+        f = getattr(cli, name).__wrapped__
+        text = anno_parser(f).format_help()
+        assert f.__doc__ in ' '.join(text.split()), name
+        for opt in [a for a in f.__code__.co_varnames[:f.__code__.co_argcount]]:
+            assert opt in text, (name, opt)
+    r = run('--help', cmd='lenet5_predict')  # and once through an installed console script
+    assert r.returncode == 0 and '--threshold' in r.stdout
 
 @pytest.mark.parametrize('args,expect', [
     (['--out', 'FILE'], 'is an existing file'),
-    (['--epochs', '0', '--out', 'OUT'], '--epochs 0'),
-    (['--device', 'tpu', '--out', 'OUT'], "unknown device 'tpu'"),
     (['--epochs', 'two', '--out', 'OUT'], "invalid int value: 'two'"),
-    (['--loop', 'tutorial', '--channels_last', '--out', 'OUT'], 'need --loop fast'),
 ])
 def test_bad_arguments(tmp_path, args, expect):
+    "Through the console script (the other bad arguments are checked in-process in nbs/99_cli.ipynb)."
     f = tmp_path/'a_file'; f.write_text('x')
     r = run(*[{'FILE': str(f), 'OUT': str(tmp_path/'out')}.get(a, a) for a in args])
     assert r.returncode == 2, (r.returncode, r.stderr)
@@ -55,19 +61,94 @@ def test_missing_data(tmp_path):
     assert r.stderr.startswith('lenet5_train: error: MNIST not found') and 'Traceback' not in r.stderr, r.stderr
     assert str(tmp_path/'MNIST'/'raw') in r.stderr and 't10k-images-idx3-ubyte' in r.stderr
 
-@pytest.mark.parametrize('args,expect', [
-    (['--options', 'fp8'], '--options fp8: expected'),
-    (['--epochs', '0'], '--epochs 0'),
-    (['--json', 'DIR'], 'is a folder'),
-    (['--json', 'DIR/missing/r.json'], 'does not exist'),
-    (['--device', 'tpu'], "unknown device 'tpu'"),
-])
-def test_bench_bad_arguments(tmp_path, args, expect):
-    r = run(*[a.replace('DIR', str(tmp_path)) for a in args], cmd='lenet5_bench')
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    assert r.stderr.startswith('lenet5_bench: error: ') and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr
+def test_bench_bad_option(tmp_path):
+    r = run('--options', 'fp8', '--json', str(tmp_path/'r.json'), cmd='lenet5_bench')
+    assert r.returncode == 2 and r.stderr.startswith('lenet5_bench: error: --options fp8: expected') and 'Traceback' not in r.stderr, r.stderr
     assert list(tmp_path.iterdir()) == []
 
-def test_bench_help():
-    r = run('--help', cmd='lenet5_bench')
-    assert r.returncode == 0 and '--json' in r.stdout and '--options' in r.stdout
+
+# --- lenet5_predict, lenet5_eval, lenet5_export -------------------------------------------------------------
+
+@pytest.fixture
+def images(tmp_path):
+    "A drawn '1' and '7' (dark ink on white), plus files that are not usable digits."
+    from PIL import Image, ImageDraw
+    one = Image.new('L', (90, 120), 255); ImageDraw.Draw(one).line((45, 10, 45, 110), fill=0, width=9)
+    seven = Image.new('RGB', (120, 120), (240, 230, 200)); d = ImageDraw.Draw(seven)
+    d.line((20, 15, 100, 15), fill=(10, 10, 80), width=10); d.line((100, 15, 50, 110), fill=(10, 10, 80), width=10)
+    one.save(tmp_path/'one.png'); seven.save(tmp_path/'seven.jpg')
+    (tmp_path/'empty.png').write_bytes(b'')
+    (tmp_path/'notes.png').write_text('not an image')
+    Image.new('L', (60, 60), 200).save(tmp_path/'blank.png')
+    Image.new('L', (8000, 6000)).save(tmp_path/'huge.png')
+    return tmp_path
+
+def test_predict(images):
+    r = run(str(images/'one.png'), str(images/'seven.jpg'), cmd='lenet5_predict')
+    assert r.returncode == 0, r.stderr
+    lines = [l.split('\t') for l in r.stdout.splitlines()]
+    assert [(p, d) for p, d, _ in lines] == [(str(images/'one.png'), '1'), (str(images/'seven.jpg'), '7')]
+    assert all(0.5 < float(c) <= 1 for *_, c in lines)
+    r = run('--json', str(images/'one.png'), cmd='lenet5_predict')
+    out = json.loads(r.stdout)
+    assert [sorted(o) for o in out] == [['confidence', 'digit', 'path', 'probs', 'uncertain']]
+    assert out[0]['digit'] == 1 and len(out[0]['probs']) == 10 and abs(sum(out[0]['probs']) - 1) < 1e-5
+
+BAD_IMAGES = [('missing.png', 'no such file'), ('notes.png', 'is not an image'), ('empty.png', 'is empty (0 bytes)'),
+              ('huge.png', 'more than the 40,000,000'), ('blank.png', 'all one colour'), ('.', 'is a folder')]
+
+def test_predict_bad_images(images):
+    "Each bad image: one message on stderr; the good images around them are still answered; exit 2 at the end."
+    names = ['one.png'] + [n for n, _ in BAD_IMAGES] + ['seven.jpg']
+    r = run(*[str(images/n) for n in names], cmd='lenet5_predict')
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert 'Traceback' not in r.stderr, r.stderr
+    errors = r.stderr.splitlines()
+    assert len(errors) == len(BAD_IMAGES)
+    for (name, expect), line in zip(BAD_IMAGES, errors):
+        assert line.startswith('lenet5_predict: error: ') and str(images/name).rstrip('/.') in line and expect in line, line
+    assert [l.split('\t')[1] for l in r.stdout.splitlines()] == ['1', '7']
+
+@pytest.fixture
+def checkpoints(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+    (tmp_path/'notes.txt').write_text('not a checkpoint')
+    save_file({'weight': torch.zeros(2, 2)}, str(tmp_path/'other.safetensors'), metadata={'lenet5_nbdev': json.dumps({'arch': 'ResNet18'})})
+    return tmp_path
+
+@pytest.mark.parametrize('cmd,name,expect', [
+    ('lenet5_eval', 'nothing.safetensors', 'does not exist'), ('lenet5_eval', 'notes.txt', 'is not a checkpoint'),
+    ('lenet5_eval', 'other.safetensors', 'holds a ResNet18 model'), ('lenet5_export', 'notes.txt', 'is not a checkpoint'),
+    ('lenet5_predict', 'other.safetensors', 'holds a ResNet18 model')])
+def test_bad_checkpoint(checkpoints, images, cmd, name, expect):
+    ckpt = str(checkpoints/name)
+    args = {'lenet5_eval': [ckpt], 'lenet5_export': [ckpt, '--onnx', str(checkpoints/'m.onnx')],
+            'lenet5_predict': ['--model', ckpt, str(images/'one.png')]}[cmd]
+    r = run(*args, cmd=cmd)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith(f'{cmd}: error: ') and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not (checkpoints/'m.onnx').exists()
+
+def test_eval():
+    if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to evaluate on')
+    from lenet5_nbdev.predict import bundled_weights
+    r = run(str(bundled_weights()), '--device', 'cpu', cmd='lenet5_eval')
+    assert r.returncode == 0, r.stderr
+    assert 'test accuracy 98.78% (9,878 of 10,000)' in r.stdout
+    rows = r.stdout.splitlines()[2:]
+    assert len(rows) == 10 and sum(int(v) for row in rows for v in row.split()[1:]) == 10_000
+
+def test_export(tmp_path, images):
+    from lenet5_nbdev.predict import bundled_weights
+    out = tmp_path/'lenet5.onnx'
+    r = run(str(bundled_weights()), '--onnx', str(out), cmd='lenet5_export')
+    assert r.returncode == 0, r.stderr
+    diff = float(r.stdout.rsplit(':', 1)[1])
+    assert diff < 1e-4 and out.stat().st_size > 200_000
+    from lenet5_nbdev.export import OnnxModel
+    assert OnnxModel(out).predict([images/'one.png'])[0]['digit'] == 1
+    for args, expect in [([], '--onnx: expected'), (['--onnx', str(tmp_path)], 'is a folder'),
+                         (['--onnx', str(tmp_path/'no'/'m.onnx')], 'does not exist')]:
+        r = run(str(bundled_weights()), *args, cmd='lenet5_export')
+        assert r.returncode == 2 and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -5,7 +5,8 @@ import pytest
 from fastcore.docments import docments
 from conftest import ROOT
 
-MODULES = {'00_data': 'data', '01_model': 'model', '02_params': 'params', '03_train': 'train', '04_visualize': 'visualize', '05_benchmark': 'bench', '99_cli': 'cli'}
+MODULES = {'00_data': 'data', '01_model': 'model', '02_params': 'params', '03_train': 'train', '04_visualize': 'visualize', '05_benchmark': 'bench', '06_checkpoint': 'checkpoint',
+           '07_progress': 'progress', '08_preprocess': 'preprocess', '09_predict': 'predict', '10_export': 'export', '99_cli': 'cli'}
 
 def public(mod):
     m = importlib.import_module(f'lenet5_nbdev.{mod}')

@@ -24,7 +24,8 @@ def _output(o):
     return None
 
 def _relink(md):
-    return re.sub(r'\]\((?!https?:|#|/)([^)]+)\)', lambda m: f"](nbs/{m.group(1)})", md)
+    md = re.sub(r'\]\((?!https?:|#|/)([^)]+)\)', lambda m: f"](nbs/{m.group(1)})", md)
+    return re.sub(r'src="(?!https?:|/)([^"]+)"', lambda m: f'src="nbs/{m.group(1)}"', md)
 
 def readme_text(nb_path=root/'nbs'/'index.ipynb'):
     "The README.md text for the notebook at `nb_path`."
