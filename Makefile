@@ -27,7 +27,7 @@ test: install drift test-nbs docs-proc pytest  ## what CI runs
 
 test-all: install drift docs-proc  ## adds the `slow` cells (full training runs): run before closing an issue that changes recorded outputs
 	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --slow
 
 drift:  ## fails when nbdev_export or nbdev_clean would change a file
 	$(BIN)/python tools/check_drift.py

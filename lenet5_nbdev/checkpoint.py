@@ -4,18 +4,20 @@
 
 # %% ../nbs/06_checkpoint.ipynb #ea7a9940
 from __future__ import annotations
-import json
+import json, random
 from pathlib import Path
 
 import torch
 from safetensors import safe_open, SafetensorError
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 import lenet5_nbdev
-from .model import LeNet5, save_weights, read_meta
+from .model import LeNet5, save_weights, read_meta, write_atomic
+from .train import Callback
 
 # %% auto #0
-__all__ = ['CHECKPOINT_NAME', 'CheckpointError', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint']
+__all__ = ['CHECKPOINT_NAME', 'RESUME_NAME', 'CheckpointError', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint',
+           'save_resume', 'load_resume', 'ResumeCheckpoint']
 
 # %% ../nbs/06_checkpoint.ipynb #48065bb6
 CHECKPOINT_NAME = 'model.safetensors'
@@ -76,3 +78,74 @@ def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that hol
     model = LeNet5(num_classes)
     model.load_state_dict(load_file(str(p)))
     return model.to(device).eval(), dict(arch=arch, num_classes=num_classes) | meta
+
+# %% ../nbs/06_checkpoint.ipynb #b44c65c2
+RESUME_NAME = 'resume.safetensors'
+
+def _rng_state():
+    state = dict(torch=torch.get_rng_state(), python=random.getstate())
+    if torch.cuda.is_available(): state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+def save_resume(run, # `fit`'s run state after an epoch (`run.model`, `run.opt`, `run.epoch`, `run.history`)
+                folder:str|Path, # the run folder
+               ) -> Path:
+    "Write `folder/resume.safetensors`: weights, optimizer state, epoch, history and RNG states; atomically."
+    tensors = {f'model.{k}': v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}
+    opt = run.opt.state_dict()
+    extra = {}
+    for i, st in opt['state'].items():
+        for k, v in st.items():
+            if torch.is_tensor(v): tensors[f'opt.{i}.{k}'] = v.detach().cpu().contiguous()
+            else: extra[f'{i}.{k}'] = v
+    rng = _rng_state()
+    tensors['rng.torch'] = rng['torch']
+    for i, s in enumerate(rng.get('cuda', [])): tensors[f'rng.cuda.{i}'] = s
+    meta = dict(epoch=run.epoch, epochs=run.epochs, history=run.history, param_groups=opt['param_groups'],
+                opt_extra=extra, python_rng=[rng['python'][0], list(rng['python'][1]), rng['python'][2]],
+                num_classes=run.model.net[-1].out_features)
+    path = Path(folder)/RESUME_NAME
+    return write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={'lenet5_resume': json.dumps(meta)}))
+
+# %% ../nbs/06_checkpoint.ipynb #7a624b11
+def load_resume(run, # `fit`'s run state before the first epoch
+                folder:str|Path, # the run folder holding `resume.safetensors`
+               ):
+    "Restore weights, optimizer state, history and RNG states saved by `save_resume`; set `run.first_epoch` to the next epoch."
+    path = Path(folder)/RESUME_NAME
+    if not path.is_file(): raise CheckpointError(f"{path} does not exist: expected a run folder written by lenet5_train (or fit with ResumeCheckpoint)")
+    try:
+        with safe_open(str(path), framework='pt') as f: meta = json.loads((f.metadata() or {})['lenet5_resume'])
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, KeyError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a resume checkpoint ({type(e).__name__}): expected resume.safetensors written by lenet5_train") from None
+    device = next(run.model.parameters()).device
+    try: run.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
+    except RuntimeError as e: raise CheckpointError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
+    state = {}
+    for k, v in tensors.items():
+        if k.startswith('opt.'):
+            _, i, name = k.split('.', 2); state.setdefault(int(i), {})[name] = v.to(device)
+    for k, v in meta['opt_extra'].items():
+        i, name = k.split('.', 1); state.setdefault(int(i), {})[name] = v
+    run.opt.load_state_dict(dict(state=state, param_groups=meta['param_groups']))
+    torch.set_rng_state(tensors['rng.torch'])
+    cuda = [tensors[f'rng.cuda.{i}'] for i in range(len([k for k in tensors if k.startswith('rng.cuda.')]))]
+    if cuda and torch.cuda.is_available(): torch.cuda.set_rng_state_all(cuda)
+    v, s, g = meta['python_rng']; random.setstate((v, tuple(s), g))
+    run.history[:] = meta['history']
+    run.first_epoch = meta['epoch'] + 1
+    run.step = meta['epoch'] * len(run.train_dl)
+    return meta
+
+# %% ../nbs/06_checkpoint.ipynb #1428d0a6
+class ResumeCheckpoint(Callback):
+    "`fit` callback: save a resume checkpoint to `folder` after every epoch; with `resume`, continue from the one there."
+    def __init__(self, folder:str|Path, # the run folder (created if missing)
+                 resume:bool=False, # restore from `folder/resume.safetensors` before the first epoch?
+                ):
+        self.folder, self.resume = Path(folder), resume
+    def before_fit(self, run):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.resume: load_resume(run, self.folder)
+    def after_epoch(self, run): save_resume(run, self.folder)

@@ -15,10 +15,10 @@ from fastcore.script import call_parse, store_true
 
 from .data import mnist_loaders, fast_loaders, MNISTDataError
 from .model import LeNet5, write_atomic
-from .train import fit, get_device, set_seed, run_info
+from .train import fit, get_device, set_seed, run_info, TrainingDiverged
 from .visualize import plot_history, get_preds, confusion_matrix
 from .bench import benchmark
-from .checkpoint import save_checkpoint, load_checkpoint, checkpoint_path, CheckpointError
+from .checkpoint import save_checkpoint, load_checkpoint, checkpoint_path, CheckpointError, ResumeCheckpoint, RESUME_NAME
 from .progress import ProgressBar
 from .preprocess import preprocess, prediction, ImageError, MIN_CONFIDENCE
 from .predict import bundled_model
@@ -37,7 +37,7 @@ def cli_errors(prog:str, # the command's name, put in front of the message
               ):
     "Turn `CLIError` and the package's input errors into `prog: error: ...` on stderr and exit status 2; Ctrl-C into status 130."
     try: yield
-    except (CLIError, MNISTDataError, CheckpointError, ImageError) as e:
+    except (CLIError, MNISTDataError, CheckpointError, ImageError, TrainingDiverged) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
@@ -75,6 +75,7 @@ def lenet5_train(
     loop:str='fast', # fast (MNIST as tensors on the device, no per-step sync) or tutorial (the tutorial's DataLoader and loop)
     options:str='', # comma-separated fast-loop options: channels_last (faster on CPUs, see lenet5_bench), bf16 (needs hardware bf16)
     quiet:store_true=False, # no progress bars (they are off anyway when the output is not a terminal)
+    resume:str=None, # continue the interrupted run saved in this folder (the --out of an earlier lenet5_train)
 ):
     "Train LeNet-5 on MNIST with the tutorial's recipe; write the weights, the per-epoch history and the learning curves."
     with cli_errors('lenet5_train'):
@@ -83,13 +84,19 @@ def lenet5_train(
         opts = _options(options)
         if loop == 'tutorial' and opts: raise CLIError(f"--options {options} needs --loop fast")
         dev = _device(device)
-        out = _out_dir(out)
+        if resume and not (Path(resume)/RESUME_NAME).is_file():
+            raise CLIError(f"--resume {resume}: no {RESUME_NAME} there: expected the --out folder of an earlier lenet5_train")
+        out = _out_dir(resume or out)
         train_dl, test_dl = fast_loaders(data, device=dev) if loop == 'fast' else mnist_loaders(data)
         if seed is not None: set_seed(seed)
         model = LeNet5()
         start = time.perf_counter()
-        history = fit(model, train_dl, test_dl, epochs=epochs, seed=seed, device=dev, loop=loop, **opts,
-                      cbs=[] if quiet else [ProgressBar()])
+        try: history = fit(model, train_dl, test_dl, epochs=epochs, seed=seed, device=dev, loop=loop, **opts,
+                      cbs=[ResumeCheckpoint(out, resume=bool(resume))] + ([] if quiet else [ProgressBar()]))
+        except KeyboardInterrupt:
+            print(f"lenet5_train: interrupted; every completed epoch is saved in {out/RESUME_NAME}: "
+                  f"continue with lenet5_train --resume {out}", file=sys.stderr)
+            sys.exit(130)
         wall = time.perf_counter() - start
         meta = dict(recipe='tutorial', loop=loop, options=sorted(opts), epochs=epochs, lr=0.02, momentum=0.9,
                     batch_size=128, seed=seed, test_acc=history[-1]['test_acc'], wall_seconds=round(wall, 1), **run_info(dev))
@@ -184,6 +191,7 @@ def lenet5_bench(
     epochs:int=1, # epochs of each loop, alternating
     options:str='', # comma-separated fast-loop variants to time as well: bf16, channels_last
     json:str=None, # also write the report to this JSON file (it has a top-level "ratio": fast / tutorial throughput)
+    limit:int=None, # train on the first LIMIT images only (a quick check; the numbers then mean little)
 ):
     "Time the tutorial's training loop against the fast path in one process, same data and recipe, alternating epochs."
     with cli_errors('lenet5_bench'):
@@ -191,5 +199,6 @@ def lenet5_bench(
         opts = tuple(_options(options))
         if json and Path(json).is_dir(): raise CLIError(f"--json {json} is a folder: expected a file name")
         if json and not Path(json).parent.exists(): raise CLIError(f"--json {json}: folder {Path(json).parent} does not exist")
-        report = benchmark(data, device=str(_device(device)), epochs=epochs, options=opts)
+        if limit is not None and not 128 <= limit <= 60_000: raise CLIError(f"--limit {limit}: expected a number of training images from 128 to 60000")
+        report = benchmark(data, device=str(_device(device)), epochs=epochs, options=opts, n_train=limit)
         if json: write_atomic(json, lambda p: Path(p).write_text(dumps(report, indent=1) + '\n'))

@@ -15,7 +15,8 @@ from torch.utils.data import DataLoader
 
 # %% auto #0
 __all__ = ['MNIST_FILES', 'mnist_transform', 'MNISTDataError', 'default_data_root', 'data_root', 'missing_files', 'ensure_mnist',
-           'mnist_datasets', 'mnist_loaders', 'mnist_tensors', 'TensorLoader', 'fast_loaders', 'show_digits']
+           'check_idx_file', 'check_mnist_files', 'mnist_datasets', 'mnist_loaders', 'mnist_tensors', 'TensorLoader',
+           'fast_loaders', 'show_digits']
 
 # %% ../nbs/00_data.ipynb #5b75e73a
 def mnist_transform():
@@ -61,16 +62,54 @@ def _not_found(root, missing, why):
 def ensure_mnist(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
                  download:bool=True, # download missing files with torchvision?
                 ) -> Path:
-    "Resolved data root once all four MNIST files are there; downloads them if asked, else raises `MNISTDataError`."
+    "Resolved data root once all four MNIST files are there and sound (`check_mnist_files`); downloads missing ones if asked, else raises `MNISTDataError`."
     root = data_root(root)
     missing = missing_files(root)
-    if not missing: return root
+    if not missing: check_mnist_files(root); return root
     if not download: raise _not_found(root, missing, "download=False and files are missing")
     from torchvision import datasets
     try: datasets.MNIST(root, train=True, download=True)
     except Exception as e: raise _not_found(root, missing_files(root), f"the download failed ({type(e).__name__})") from None
     if missing := missing_files(root): raise _not_found(root, missing, "the download did not provide every file")
+    check_mnist_files(root)
     return root
+
+# %% ../nbs/00_data.ipynb #20a00873
+_EXPECTED = {'train-images-idx3-ubyte': (2051, 60_000), 'train-labels-idx1-ubyte': (2049, 60_000),
+             't10k-images-idx3-ubyte': (2051, 10_000), 't10k-labels-idx1-ubyte': (2049, 10_000)}
+
+def check_idx_file(path:str|Path, # one of the four MNIST raw files
+                   name:str|None=None, # which one it should be (default: its file name)
+                  ) -> int:
+    "Check the IDX header and size of an MNIST raw file; return its item count, or raise `MNISTDataError` naming the problem."
+    path = Path(path); name = name or path.name
+    magic, count = _EXPECTED[name]
+    kind = 'images' if magic == 2051 else 'labels'
+    header_len = 16 if kind == 'images' else 8
+    what = f"an uncompressed IDX file of {count:,} MNIST {kind}"
+    with open(path, 'rb') as f: head = f.read(header_len)
+    size = path.stat().st_size
+    if head[:2] == b'\x1f\x8b': raise MNISTDataError(f"{path} is gzip-compressed: expected {what} (decompress it: gunzip -k {path.name}.gz)")
+    if len(head) < header_len: raise MNISTDataError(f"{path} is truncated ({size} bytes): expected {what}")
+    got_magic, n = int.from_bytes(head[0:4], 'big'), int.from_bytes(head[4:8], 'big')
+    if got_magic != magic: raise MNISTDataError(f"{path} has magic number {got_magic}: expected {magic}, {what}")
+    if n != count: raise MNISTDataError(f"{path} holds {n:,} {kind}: expected {count:,}")
+    if kind == 'images':
+        rows, cols = int.from_bytes(head[8:12], 'big'), int.from_bytes(head[12:16], 'big')
+        if (rows, cols) != (28, 28): raise MNISTDataError(f"{path} holds {rows}x{cols} images: expected 28x28")
+    expected_size = header_len + n * (28 * 28 if kind == 'images' else 1)
+    if size != expected_size:
+        raise MNISTDataError(f"{path} is {size:,} bytes: expected {expected_size:,} for {n:,} {kind} ({'truncated' if size < expected_size else 'trailing data'})")
+    return n
+
+def check_mnist_files(root:str|Path, # folder that contains `MNIST/raw/`
+                     ):
+    "Check all four MNIST raw files in `root/MNIST/raw/` (headers, sizes, counts); raise `MNISTDataError` on the first problem."
+    raw = Path(root)/'MNIST'/'raw'
+    counts = {name: check_idx_file(raw/name, name) for name in MNIST_FILES}
+    for split in ('train', 't10k'):
+        ni, nl = counts[f'{split}-images-idx3-ubyte'], counts[f'{split}-labels-idx1-ubyte']
+        if ni != nl: raise MNISTDataError(f"{raw}: {ni:,} {split} images but {nl:,} labels: expected the same number")
 
 # %% ../nbs/00_data.ipynb #23088b5e
 def mnist_datasets(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)

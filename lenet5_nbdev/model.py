@@ -15,6 +15,14 @@ from safetensors.torch import save_file, load_file
 __all__ = ['LeNet5', 'Table', 'layer_shapes', 'write_atomic', 'save_weights', 'read_meta', 'load_weights']
 
 # %% ../nbs/01_model.ipynb #b8acd287
+def _shape_message(x):
+    s = tuple(x.shape)
+    msg = f"LeNet5 expects a batch of shape (N, 1, 32, 32), got {s}"
+    if s[-2:] == (28, 28): return msg + ": pad 28x28 MNIST digits by 2 pixels (transforms.Pad(2), as lenet5_nbdev.data does)"
+    if x.ndim == 3: return msg + ": add the batch dimension, e.g. x[None] or x.unsqueeze(0)"
+    if x.ndim == 4 and s[1] != 1: return msg + f": one channel (grayscale) expected, not {s[1]}"
+    return msg
+
 class LeNet5(nn.Module):
     "The tutorial's LeNet-5: conv 6@5x5, avg-pool, conv 16@5x5, avg-pool, FC 120, FC 84, FC `num_classes`, ReLU."
     def __init__(self, num_classes:int=10): # number of output classes
@@ -27,8 +35,11 @@ class LeNet5(nn.Module):
             nn.Linear(120, 84), nn.ReLU(),
             nn.Linear(84, num_classes))
 
-    def forward(self, x:torch.Tensor): # a batch of images, shape `(N, 1, 32, 32)`
-        "Class scores (logits), shape `(N, num_classes)`."
+    def forward(self, x:torch.Tensor): # a batch of images, shape `(N, 1, 32, 32)`, floating point
+        "Class scores (logits), shape `(N, num_classes)`; a clear error for inputs of the wrong shape or dtype."
+        if x.ndim != 4 or x.shape[1:] != (1, 32, 32): raise ValueError(_shape_message(x))
+        if not x.is_floating_point():
+            raise TypeError(f"LeNet5 expects floating-point images (e.g. float32 in [0, 1]), got {x.dtype}: convert with x.float() / 255")
         return self.net(x)
 
 # %% ../nbs/01_model.ipynb #1099ca17

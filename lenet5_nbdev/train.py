@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['get_device', 'set_seed', 'train_epoch', 'evaluate', 'train_epoch_fast', 'Callback', 'format_epoch', 'fit', 'run_info']
+__all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'evaluate', 'train_epoch_fast', 'Callback', 'TrainingDiverged',
+           'format_epoch', 'fit', 'run_info']
 
 # %% ../nbs/03_train.ipynb #fa5017f8
 def get_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', or a `torch.device`
@@ -123,6 +124,20 @@ class Callback:
     def after_fit(self, run): pass
 
 # %% ../nbs/03_train.ipynb #0197938d
+class TrainingDiverged(RuntimeError):
+    "The training loss became NaN, infinite or absurdly large; the message names the epoch and step and suggests a lower learning rate."
+
+MAX_LOSS = 50.  # 20x the cross-entropy of a uniform guess over 10 classes (ln 10 = 2.3): no batch of a working run gets there
+
+def _healthy(loss): return bool(torch.isfinite(loss) & (loss < MAX_LOSS))  # one host sync
+
+def _diverged(run, step, loss):
+    lr = run.opt.param_groups[0]['lr']
+    where = f"epoch {run.epoch}, step {step} of {len(run.train_dl)}" if step else f"epoch {run.epoch}"
+    raise TrainingDiverged(f"training diverged at {where}: the loss is {float(torch.as_tensor(loss).detach()):.4g}. The learning rate {lr:g} is too high "
+                           f"for this run: try a lower one, e.g. {lr/10:g}")
+# %%
+#| export
 def format_epoch(h:dict, # one history entry
                  epochs:int, # the number of epochs of the run
                 ) -> str:
@@ -144,6 +159,7 @@ def fit(model:nn.Module, # the model to train (moved to `device`)
         opt_func=None, # None: `SGD(params, lr, momentum)`; else called as `opt_func(model.parameters())`
         cbs:list|tuple=(), # `Callback` objects
         log=print, # called with each epoch's line; None for silence
+        check_every:int=20, # steps between checks that the loss is finite (one host sync each); 0: never
         loop:str='fast', # 'fast' (`train_epoch_fast`, no per-step sync) or 'tutorial' (`train_epoch`)
         bf16:bool=False, # bfloat16 autocast in the training forward pass ('fast' loop only)
         channels_last:bool=False, # channels-last memory layout for the model and its inputs ('fast' loop only)
@@ -159,18 +175,20 @@ def fit(model:nn.Module, # the model to train (moved to `device`)
     opt = opt_func(model.parameters()) if opt_func else torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     epoch_fn = partial(train_epoch_fast, bf16=bf16, channels_last=channels_last) if loop == 'fast' else train_epoch
     run = SimpleNamespace(model=model, opt=opt, loss_fn=loss_fn, device=device, epochs=epochs, train_dl=train_dl,
-                          test_dl=test_dl, epoch=0, step=0, loss=None, history=[])
+                          test_dl=test_dl, epoch=0, step=0, loss=None, history=[], first_epoch=1)
     def _cbs(event):
         for cb in cbs: getattr(cb, event, lambda run: None)(run)
     def after_batch(i, loss):
         run.step += 1; run.loss = loss
+        if check_every and run.step % check_every == 0 and not _healthy(loss): _diverged(run, i + 1, loss)
         _cbs('after_batch')
-    _cbs('before_fit')
-    for epoch in range(1, epochs + 1):
+    _cbs('before_fit')  # a callback may restore a run: weights, optimizer, history, `run.first_epoch`
+    for epoch in range(run.first_epoch, epochs + 1):
         run.epoch = epoch
         _cbs('before_epoch')
         start = time.perf_counter()
         train_loss, train_acc = epoch_fn(model, train_dl, loss_fn, opt, device, after_batch)
+        if check_every and not _healthy(torch.tensor(train_loss)): _diverged(run, None, train_loss)
         _cbs('before_eval')
         test_loss, test_acc = evaluate(model, test_dl, loss_fn, device)
         run.history.append(dict(epoch=epoch, train_loss=train_loss, train_acc=train_acc,

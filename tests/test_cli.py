@@ -14,7 +14,7 @@ def test_train_one_epoch(tmp_path):
     r = run('--epochs', '1', '--seed', '0', '--device', 'cpu', '--out', str(out))
     assert r.returncode == 0, r.stderr
     assert 'Epoch 1/1 | train loss' in r.stdout and 'final test accuracy' in r.stdout
-    assert sorted(p.name for p in out.iterdir()) == ['curves.png', 'history.json', 'model.safetensors']
+    assert sorted(p.name for p in out.iterdir()) == ['curves.png', 'history.json', 'model.safetensors', 'resume.safetensors']
     hist = json.loads((out/'history.json').read_text())
     assert [list(h) for h in hist] == [['epoch', 'train_loss', 'train_acc', 'test_loss', 'test_acc', 'seconds']]
     assert hist[0]['test_acc'] >= 0.90
@@ -25,6 +25,12 @@ def test_train_one_epoch(tmp_path):
     umask = os.umask(0); os.umask(umask)
     for f in out.iterdir(): assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f  # the usual permissions, not mkstemp's 0600
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    # continue the same run for a second epoch: only epoch 2 is trained, the history keeps epoch 1
+    r = run('--resume', str(out), '--epochs', '2', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    assert 'Epoch 1/2' not in r.stdout and 'Epoch 2/2 | train loss' in r.stdout
+    hist2 = json.loads((out/'history.json').read_text())
+    assert [h['epoch'] for h in hist2] == [1, 2] and hist2[0] == hist[0]
 
 def test_help():
     "Every command's --help, built by fastcore from the signature, names each option with a description."
@@ -152,3 +158,11 @@ def test_export(tmp_path, images):
                          (['--onnx', str(tmp_path/'no'/'m.onnx')], 'does not exist')]:
         r = run(str(bundled_weights()), *args, cmd='lenet5_export')
         assert r.returncode == 2 and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_bench(tmp_path):
+    if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to benchmark on')
+    r = run('--device', 'cpu', '--limit', '1280', '--options', 'channels_last', '--json', str(tmp_path/'b.json'), cmd='lenet5_bench')
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path/'b.json').read_text())
+    assert set(report['loops']) == {'tutorial', 'fast', 'fast+channels_last'} and report['n_train'] == 1280
+    assert report['ratio'] == report['loops']['fast']['ratio'] and 'fast/tutorial training throughput' in r.stdout

@@ -37,3 +37,14 @@ def test_in_processed_docs(nb, mod):
                      for c in json.loads(proc.read_text())['cells'] for o in c.get('outputs', []))
     for name, obj in public(mod):
         assert f"### {name}" in text or f"## {name}" in text, f"{mod}.{name} does not appear in {proc.name}'s rendered docs"
+
+def test_no_cell_mixes_imports_and_code():
+    "nbdev_proc_nbs executes every cell that imports something: such cells must hold imports only (or be exported)."
+    import ast
+    for nb in sorted((ROOT/'nbs').glob('*.ipynb')):
+        for i, c in enumerate(json.loads(nb.read_text())['cells']):
+            src = ''.join(c['source'])
+            if c['cell_type'] != 'code' or '#| export' in src or 'nbdev_export()' in src: continue
+            tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.startswith(('%', '!'))))
+            if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)):
+                assert all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body), f"{nb.name} cell {i} mixes imports and code:\n{src[:300]}"
