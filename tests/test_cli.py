@@ -166,3 +166,16 @@ def test_bench(tmp_path):
     report = json.loads((tmp_path/'b.json').read_text())
     assert set(report['loops']) == {'tutorial', 'fast', 'fast+channels_last'} and report['n_train'] == 1280
     assert report['ratio'] == report['loops']['fast']['ratio'] and 'fast/tutorial training throughput' in r.stdout
+
+def test_broken_data_file(tmp_path):
+    "A truncated raw file: lenet5_train names it and what was expected, exit 2, before reading anything else."
+    if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no real MNIST files to break')
+    src = Path(os.environ['LENET5_DATA'])/'MNIST'/'raw'
+    raw = tmp_path/'MNIST'/'raw'; raw.mkdir(parents=True)
+    for f in src.iterdir(): (raw/f.name).symlink_to(f)
+    (raw/'t10k-labels-idx1-ubyte').unlink()
+    (raw/'t10k-labels-idx1-ubyte').write_bytes((src/'t10k-labels-idx1-ubyte').read_bytes()[:5000])
+    r = run('--data', str(tmp_path), '--out', str(tmp_path/'o'), '--epochs', '1')
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith('lenet5_train: error: ') and 'Traceback' not in r.stderr, r.stderr
+    assert 't10k-labels-idx1-ubyte is 5,000 bytes: expected 10,008' in r.stderr
