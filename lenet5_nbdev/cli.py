@@ -20,8 +20,8 @@ from .visualize import plot_history, get_preds, confusion_matrix
 from .bench import benchmark
 from .checkpoint import save_checkpoint, load_checkpoint, checkpoint_path, CheckpointError, ResumeCheckpoint, RESUME_NAME
 from .progress import ProgressBar
-from .preprocess import preprocess, prediction, ImageError, MIN_CONFIDENCE
-from .predict import bundled_model
+from .preprocess import preprocess, ImageError, MIN_CONFIDENCE
+from .predict import bundled_model, classify
 from .export import export_onnx, OnnxModel
 
 # %% auto #0
@@ -154,10 +154,7 @@ def lenet5_predict(
             try: good.append((path, preprocess(path)))
             except ImageError as e:
                 print(f"lenet5_predict: error: {e}", file=sys.stderr); bad += 1
-        results = []
-        if good:
-            with torch.inference_mode(): probs = torch.softmax(net(torch.from_numpy(np.stack([x for _, x in good]))), 1).numpy()
-            results = [dict(path=p, **prediction(pr, threshold)) for (p, _), pr in zip(good, probs)]
+        results = [dict(path=p, **r) for (p, _), r in zip(good, classify([x for _, x in good], net, threshold))]
         for r in results:
             if r['uncertain']: print(f"lenet5_predict: warning: {r['path']}: low confidence ({r['confidence']:.0%}); it may not be a digit", file=sys.stderr)
         if json: print(dumps(results, indent=1))

@@ -15,7 +15,7 @@ from .checkpoint import load_checkpoint
 from .preprocess import preprocess, prediction, MIN_CONFIDENCE, ImageError
 
 # %% auto #0
-__all__ = ['bundled_weights', 'bundled_model', 'predict']
+__all__ = ['bundled_weights', 'bundled_model', 'classify', 'predict']
 
 # %% ../nbs/09_predict.ipynb #153e22b3
 def bundled_weights() -> Path:
@@ -33,16 +33,21 @@ def _as_list(images):
     if isinstance(images, (np.ndarray, torch.Tensor)) and images.ndim == 4 and images.shape[1] in (1, 3, 4): return list(images)
     return [images]
 
+def classify(xs:list, # preprocessed images, each `(1, 32, 32)` float32 (from `preprocess`)
+             model:torch.nn.Module|None=None, # None: the bundled weights
+             min_confidence:float=MIN_CONFIDENCE, # answers below this confidence are flagged `uncertain`
+            ) -> list[dict]:
+    "One `{'digit', 'confidence', 'probs', 'uncertain'}` per preprocessed image, in one batch."
+    if not len(xs): return []
+    model = model if model is not None else bundled_model()[0]
+    model.eval()
+    x = torch.from_numpy(np.stack(xs)).to(next(model.parameters()).device)
+    with torch.inference_mode(): probs = torch.softmax(model(x), 1).cpu().numpy()
+    return [prediction(p, min_confidence) for p in probs]
+
 def predict(images, # a path, PIL image or array/tensor, or a list of them; a `(N, C, H, W)` array is N images
             model:torch.nn.Module|None=None, # None: the bundled weights
             min_confidence:float=MIN_CONFIDENCE, # answers below this confidence are flagged `uncertain`
            ) -> list[dict]:
     "One `{'digit', 'confidence', 'probs', 'uncertain'}` per image, after MNIST-style preprocessing."
-    items = _as_list(images)
-    if not items: return []
-    model = model if model is not None else bundled_model()[0]
-    device = next(model.parameters()).device
-    x = torch.from_numpy(np.stack([preprocess(im) for im in items])).to(device)
-    model.eval()
-    with torch.inference_mode(): probs = torch.softmax(model(x), 1).cpu().numpy()
-    return [prediction(p, min_confidence) for p in probs]
+    return classify([preprocess(im) for im in _as_list(images)], model, min_confidence)
