@@ -14,7 +14,7 @@ def test_train_one_epoch(tmp_path):
     r = run('--epochs', '1', '--seed', '0', '--device', 'cpu', '--out', str(out))
     assert r.returncode == 0, r.stderr
     assert 'Epoch 1/1 | train loss' in r.stdout and 'final test accuracy' in r.stdout
-    assert sorted(p.name for p in out.iterdir()) == ['curves.png', 'history.json', 'model.safetensors', 'resume.safetensors']
+    assert sorted(p.name for p in out.iterdir()) == ['curves.png', 'history.json', 'model.safetensors', 'resume.safetensors', 'run.json']
     hist = json.loads((out/'history.json').read_text())
     assert [list(h) for h in hist] == [['epoch', 'train_loss', 'train_acc', 'test_loss', 'test_acc', 'seconds']]
     assert hist[0]['test_acc'] >= 0.90
@@ -22,6 +22,7 @@ def test_train_one_epoch(tmp_path):
     model = load_weights(out/'model.safetensors')
     meta = read_meta(out/'model.safetensors')
     assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc'] and meta['loop'] == 'fast'
+    assert meta['recipe'] == 'tutorial' and meta['lr'] == 0.02 and meta['batch_size'] == 128
     umask = os.umask(0); os.umask(umask)
     for f in out.iterdir(): assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f  # the usual permissions, not mkstemp's 0600
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
@@ -31,6 +32,26 @@ def test_train_one_epoch(tmp_path):
     assert 'Epoch 1/2' not in r.stdout and 'Epoch 2/2 | train loss' in r.stdout
     hist2 = json.loads((out/'history.json').read_text())
     assert [h['epoch'] for h in hist2] == [1, 2] and hist2[0] == hist[0]
+
+def test_train_recipe(tmp_path):
+    "--recipe picks the recipe; --epochs squeezes its schedule; --resume keeps the recipe the run started with."
+    if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to train on')
+    out = tmp_path/'fast'
+    r = run('--recipe', 'fast', '--epochs', '1', '--seed', '0', '--device', 'cpu', '--out', str(out))
+    assert r.returncode == 0, r.stderr
+    assert 'Epoch 1/1 | train loss' in r.stdout
+    from lenet5_nbdev.model import read_meta
+    from lenet5_nbdev.recipes import RECIPES
+    meta, fast = read_meta(out/'model.safetensors'), RECIPES['fast']
+    assert (meta['recipe'], meta['epochs'], meta['batch_size'], meta['lr'], meta['schedule'], meta['label_smoothing']) == \
+           ('fast', 1, fast.bs, fast.lr, 'onecycle', fast.label_smoothing)
+    assert meta['test_acc'] >= 0.95 and 'channels_last' in meta['options']
+    assert json.loads((out/'run.json').read_text())['recipe'] == 'fast'
+    r = run('--resume', str(out), '--recipe', 'tuned', '--epochs', '2', '--device', 'cpu')
+    assert r.returncode == 2 and 'was started with --recipe fast' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    r = run('--resume', str(out), '--epochs', '2', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    assert 'Epoch 2/2 | train loss' in r.stdout and read_meta(out/'model.safetensors')['recipe'] == 'fast'
 
 def test_help():
     "Every command's --help, built by fastcore from the signature, names each option with a description."

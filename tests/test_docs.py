@@ -1,12 +1,12 @@
 """Every exported public function and class has a docstring, documented parameters, and a place in the processed docs."""
-import importlib, inspect, json
+import dataclasses, importlib, inspect, json
 from pathlib import Path
 import pytest
 from fastcore.docments import docments
 from conftest import ROOT
 
 MODULES = {'00_data': 'data', '01_model': 'model', '02_params': 'params', '03_train': 'train', '04_visualize': 'visualize', '05_benchmark': 'bench', '06_checkpoint': 'checkpoint',
-           '07_progress': 'progress', '08_preprocess': 'preprocess', '09_predict': 'predict', '10_export': 'export', '99_cli': 'cli'}
+           '07_progress': 'progress', '08_preprocess': 'preprocess', '09_predict': 'predict', '10_export': 'export', '11_recipes': 'recipes', '99_cli': 'cli'}
 
 def public(mod):
     m = importlib.import_module(f'lenet5_nbdev.{mod}')
@@ -22,7 +22,7 @@ def test_documented(nb, mod):
         f = inspect.unwrap(obj)
         assert (inspect.getdoc(f) or '').strip(), f"{mod}.{name} has no docstring"
         if isinstance(f, type) and (f.__init__ is object.__init__ or issubclass(f, BaseException)): continue
-        target = f.__init__ if isinstance(f, type) else f
+        target = f if dataclasses.is_dataclass(f) else f.__init__ if isinstance(f, type) else f  # docments reads a dataclass's field comments
         params = [p for p in inspect.signature(target).parameters.values()
                   if p.name not in ('self', 'cls') and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         docs = docments(target)
