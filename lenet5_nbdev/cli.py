@@ -111,20 +111,19 @@ def lenet5_train(
         out = _out_dir(resume or out)
         write_atomic(out/RUN_NAME, lambda p: Path(p).write_text(dumps(settings) + '\n'))
         if loop == 'tutorial': (train_dl, test_dl), args = mnist_loaders(data), dict(epochs=epochs, cbs=[])
-        else: (train_dl, test_dl), args = recipe_loaders(r, data, dev), recipe_fit_args(r, dev, epochs)
-        args['channels_last'] = args.get('channels_last', False) or opts.pop('channels_last', False)
+        else: (train_dl, test_dl), args = recipe_loaders(r, data, dev), recipe_fit_args(r, dev, epochs) | opts  # --options add to the recipe's
+        args['cbs'] += [ResumeCheckpoint(out, resume=bool(resume))] + ([] if quiet else [ProgressBar()])
         if seed is not None: set_seed(seed)
         model = LeNet5()
-        cbs = args.pop('cbs') + [ResumeCheckpoint(out, resume=bool(resume))] + ([] if quiet else [ProgressBar()])
         start = time.perf_counter()
-        try: history = fit(model, train_dl, test_dl, seed=seed, device=dev, loop=loop, cbs=cbs, **opts, **args)
+        try: history = fit(model, train_dl, test_dl, seed=seed, device=dev, loop=loop, **args)
         except KeyboardInterrupt:
             print(f"lenet5_train: interrupted; every completed epoch is saved in {out/RESUME_NAME}: "
                   f"continue with lenet5_train --resume {out}", file=sys.stderr)
             sys.exit(130)
         wall = time.perf_counter() - start
         hyper = {k: v for k, v in asdict(r).items() if k not in ('name', 'epochs', 'bs', 'channels_last')}
-        meta = dict(recipe=r.name, loop=loop, options=sorted(opts) + (['channels_last'] if args['channels_last'] else []),
+        meta = dict(recipe=r.name, loop=loop, options=[o for o in ('bf16', 'channels_last') if args.get(o)],
                     epochs=epochs, batch_size=r.bs, **hyper, seed=seed, test_acc=history[-1]['test_acc'],
                     wall_seconds=round(wall, 1), **run_info(dev))
         save_checkpoint(model, out/'model.safetensors', meta)

@@ -169,11 +169,14 @@ def fast_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (s
                  test_bs:int=1024, # test batch size (no gradients: large batches are cheaper)
                  device:str|torch.device='cpu', # where the whole dataset lives, e.g. `get_device()` of `lenet5_nbdev.train`
                  download:bool=True, # download missing files?
+                 valid:int=0, # hold out the last `valid` training images and return them instead of the test set (0: the test set)
                 ) -> tuple[TensorLoader, TensorLoader]:
     "The fast path: MNIST padded and scaled once and kept on `device`; batches by indexing, reshuffled each epoch."
     train_ds, test_ds = mnist_datasets(root, download)
-    return (TensorLoader(*mnist_tensors(train_ds, device), bs=bs, shuffle=True),
-            TensorLoader(*mnist_tensors(test_ds, device), bs=test_bs))
+    x, y = mnist_tensors(train_ds, device)
+    if valid: (x, y), (xe, ye) = (x[:-valid], y[:-valid]), (x[-valid:], y[-valid:])
+    else: xe, ye = mnist_tensors(test_ds, device)
+    return TensorLoader(x, y, bs=bs, shuffle=True), TensorLoader(xe, ye, bs=test_bs)
 
 # %% ../nbs/00_data.ipynb #f751f4c2
 def show_digits(ds, # a dataset of `(image, label)` pairs, e.g. from `mnist_datasets`

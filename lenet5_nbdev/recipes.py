@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import mnist_datasets, mnist_tensors, TensorLoader
-from .model import LeNet5
+from .data import fast_loaders
+from .model import LeNet5, write_atomic
 from .train import Callback, fit, get_device, set_seed, run_info
 
 # %% auto #0
@@ -130,13 +130,9 @@ def recipe_loaders(recipe:str|Recipe, # a recipe or its name
                   ) -> tuple:
     "`(train_dl, eval_dl)` for `recipe`: MNIST as tensors on `device`, training batches augmented as the recipe says."
     r = get_recipe(recipe)
-    train_ds, test_ds = mnist_datasets(root)
-    x, y = mnist_tensors(train_ds, device)
-    if valid: (x, y), (xe, ye) = (x[:-VALID_SIZE], y[:-VALID_SIZE]), (x[-VALID_SIZE:], y[-VALID_SIZE:])
-    else: xe, ye = mnist_tensors(test_ds, device)
-    train_dl = TensorLoader(x, y, bs=r.bs, shuffle=True)
+    train_dl, eval_dl = fast_loaders(root, bs=r.bs, test_bs=test_bs, device=device, valid=VALID_SIZE if valid else 0)
     if r.augments: train_dl = AugmentedLoader(train_dl, partial(random_affine, degrees=r.degrees, shift=r.shift, scale=r.scale, elastic=r.elastic))
-    return train_dl, TensorLoader(xe, ye, bs=test_bs)
+    return train_dl, eval_dl
 
 def recipe_fit_args(recipe:str|Recipe, # a recipe or its name
                     device:str|torch.device='cpu', # the training device (channels-last is used on CPUs only)
@@ -146,7 +142,7 @@ def recipe_fit_args(recipe:str|Recipe, # a recipe or its name
     r = get_recipe(recipe)
     if r.opt == 'sgd': opt_func = partial(torch.optim.SGD, lr=r.lr, momentum=r.momentum, nesterov=r.nesterov, weight_decay=r.weight_decay)
     else: opt_func = partial(torch.optim.AdamW, lr=r.lr, betas=(r.momentum, 0.999), weight_decay=r.weight_decay)
-    return dict(epochs=epochs or r.epochs, lr=r.lr, momentum=r.momentum, opt_func=opt_func,
+    return dict(epochs=epochs or r.epochs, opt_func=opt_func,
                 loss_fn=nn.CrossEntropyLoss(label_smoothing=r.label_smoothing),
                 cbs=[OneCycle(r.lr, r.warmup, r.div)] if r.schedule == 'onecycle' else [],
                 channels_last=r.channels_last and get_device(device).type == 'cpu')
@@ -160,6 +156,7 @@ def train_recipe(recipe:str|Recipe, # a recipe or its name
                  valid:bool=False, # hold out the last 5,000 training images and evaluate on them instead of the test set?
                  cbs:list|tuple=(), # more `Callback`s for `fit` (progress bar, checkpoints...)
                  log=print, # `fit`'s per-epoch log; None for silence
+                 **kwargs, # more arguments for `fit`, e.g. `bf16=True`; they override the recipe's
                 ) -> tuple[LeNet5, list[dict]]:
     "Train a new `LeNet5` with `recipe`; returns the model and `fit`'s history."
     device = get_device(device)
@@ -167,8 +164,8 @@ def train_recipe(recipe:str|Recipe, # a recipe or its name
     if seed is not None: set_seed(seed)
     model = LeNet5()
     args = recipe_fit_args(recipe, device, epochs)
-    history = fit(model, train_dl, eval_dl, seed=seed, device=device, log=log, **(args | dict(cbs=args['cbs'] + list(cbs))))
-    return model, history
+    args['cbs'] += list(cbs)
+    return model, fit(model, train_dl, eval_dl, seed=seed, device=device, log=log, **(args | kwargs))
 
 # %% ../nbs/11_recipes.ipynb #dd74877a
 def time_to_accuracy(history:list[dict], # `fit`'s history (its `seconds` are training plus evaluation)
@@ -224,5 +221,4 @@ def record_recipe(recipe:str|Recipe, # the recipe that was run
                std_test_acc=statistics.stdev(accs) if len(accs) > 1 else 0., **run_info(device), runs=runs)
     path = Path(folder)/f"recipe-{r.name}-{device.type}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rec, indent=1) + '\n')
-    return path
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(rec, indent=1) + '\n'))

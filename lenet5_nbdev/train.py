@@ -136,8 +136,7 @@ def _diverged(run, step, loss):
     where = f"epoch {run.epoch}, step {step} of {len(run.train_dl)}" if step else f"epoch {run.epoch}"
     raise TrainingDiverged(f"training diverged at {where}: the loss is {float(torch.as_tensor(loss).detach()):.4g}. The learning rate {lr:g} is too high "
                            f"for this run: try a lower one, e.g. {lr/10:g}")
-# %%
-#| export
+
 def format_epoch(h:dict, # one history entry
                  epochs:int, # the number of epochs of the run
                 ) -> str:
