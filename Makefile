@@ -10,7 +10,7 @@ TEST_THREADS ?= 1
 # nbdev_proc_nbs only needs *a* quarto on PATH (else it tries to install one); see tools/noquarto.
 QUARTO_PATH := $(if $(shell command -v quarto),$(PATH),$(CURDIR)/tools/noquarto:$(PATH))
 
-.PHONY: install train test test-all test-nbs test-slow drift docs-proc pytest readme clean
+.PHONY: install train test test-all test-nbs test-slow drift docs-proc pytest readme record clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +25,7 @@ train: install  ## the tutorial recipe: 10 epochs, writes runs/tutorial/{model.s
 
 test: install drift test-nbs docs-proc pytest  ## what CI runs
 
-test-all: install drift docs-proc  ## adds the `slow` cells (full training runs): run before closing an issue that changes recorded outputs
+test-all: install drift docs-proc  ## adds the `slow` cells (full training runs); like `make test`, it writes no tracked file
 	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
 	$(BIN)/python -m pytest tests -q --slow
 
@@ -40,6 +40,11 @@ docs-proc:  ## prepares what Quarto renders (_proc/); tests/test_docs.py checks 
 
 pytest:
 	OMP_NUM_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest tests -q
+
+record: install  ## rerun one notebook with LENET5_RECORD=1 so that its `record` cells rewrite results/, weights, images: make record NB=nbs/05_train.ipynb
+	@test -n "$(NB)" || { echo "usage: make record NB=nbs/NN_name.ipynb" >&2; exit 2; }
+	LENET5_RECORD=1 $(BIN)/python tools/run_nb.py $(NB)
+	$(BIN)/nbdev_clean --fname $(NB)
 
 readme:  ## README.md from nbs/index.ipynb (nbdev_readme needs Quarto)
 	$(BIN)/python tools/make_readme.py

@@ -4,43 +4,50 @@
 
 # %% ../nbs/99_cli.ipynb #f5b803ed
 from __future__ import annotations
-import os, sys, tempfile, time
+import re, sys, time
+from contextlib import contextmanager
 from dataclasses import asdict
 from json import dumps, loads
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 from fastcore.script import call_parse, store_true
 
-from .data import mnist_loaders, fast_loaders, MNISTDataError
-from .model import LeNet5, write_atomic
-from .train import fit, get_device, set_seed, run_info, TrainingDiverged
+from .data import fast_loaders
+from .records import run_record, write_atomic, write_json
+from .checkpoint import save_checkpoint, load_checkpoint, checkpoint_path, RESUME_NAME
+from .train import get_device, ResumeCheckpoint, TrainingDiverged
 from .visualize import plot_history, get_preds, confusion_matrix
 from .bench import benchmark
-from .checkpoint import save_checkpoint, load_checkpoint, checkpoint_path, CheckpointError, ResumeCheckpoint, RESUME_NAME
 from .progress import ProgressBar
 from .preprocess import preprocess, ImageError, MIN_CONFIDENCE
 from .predict import bundled_model, classify
-from .export import export_onnx, OnnxModel
-from .recipes import RECIPES, get_recipe, recipe_loaders, recipe_fit_args
+from .onnx import export_onnx, OnnxModel, MissingExtra
+from .recipes import get_recipe, train_recipe
 
 # %% auto #0
 __all__ = ['RUN_NAME', 'CLIError', 'cli_errors', 'lenet5_train', 'lenet5_eval', 'lenet5_predict', 'lenet5_export', 'lenet5_bench']
 
 # %% ../nbs/99_cli.ipynb #f00be0ef
-class CLIError(Exception):
-    "A problem with what was given on the command line; shown as one message, exit status 2."
+class CLIError(ValueError):
+    "A problem with what was given on the command line: one message, exit status 2."
 
 # %% ../nbs/99_cli.ipynb #fb01d8a2
+_OPTIONS = ('epochs', 'recipe', 'device', 'options')  # library arguments the commands pass through unchanged
+
+def _as_option(msg):
+    "`epochs=0: ...` (the library's name for an argument) as `--epochs 0: ...` (the command line's)."
+    m = re.match(r"(\w+)=(\S+): ", msg)
+    return f"--{m[1]} {m[2]}: {msg[m.end():]}" if m and m[1] in _OPTIONS else msg
+
 @contextmanager
 def cli_errors(prog:str, # the command's name, put in front of the message
               ):
-    "Turn `CLIError` and the package's input errors into `prog: error: ...` on stderr and exit status 2; Ctrl-C into status 130."
+    "The package's errors as `prog: error: ...` and exit 2; Ctrl-C as 130."
     try: yield
-    except (CLIError, MNISTDataError, CheckpointError, ImageError, TrainingDiverged) as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+    except (ValueError, TrainingDiverged, MissingExtra) as e:  # CLIError, MNISTDataError, CheckpointError, ImageError are ValueErrors
+        print(f"{prog}: error: {_as_option(str(e))}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
@@ -54,31 +61,27 @@ def _out_dir(out):
     except OSError as e: raise CLIError(f"--out {out}: cannot create the folder ({e.strerror})") from None
     return out
 
-def _options(options):
-    "`--options` as keyword arguments for `fit`: {'channels_last': True, ...}."
-    opts = [o.strip() for o in options.split(',') if o.strip()]
-    if bad := [o for o in opts if o not in ('bf16', 'channels_last')]:
-        raise CLIError(f"--options {','.join(bad)}: expected a comma-separated list of bf16, channels_last")
-    return {o: True for o in opts}
-
-def _device(device):
-    try: return get_device(device)
-    except ValueError as e: raise CLIError(f"--device: {e}") from None
-
+def _out_file(path, flag):
+    "A file the command will write: not a folder, in a folder that exists."
+    p = Path(path)
+    if p.is_dir(): raise CLIError(f"{flag} {p} is a folder: expected a file name")
+    if not p.parent.exists(): raise CLIError(f"{flag} {p}: folder {p.parent} does not exist")
+    return p
 
 # %% ../nbs/99_cli.ipynb #098e3d79
-RUN_NAME = 'run.json'  # what a run folder was started with: recipe, loop, options, seed
+RUN_NAME = 'run.json'  # what a run folder was started with: recipe and seed
 
-def _run_settings(resume, recipe, loop, options, seed):
-    "The recipe, loop, options and seed of this run: as given, or for `--resume` those the run was started with."
-    given = dict(recipe=recipe or 'tutorial', loop=loop, options=options, seed=seed)
-    if not resume: return given
-    f = Path(resume)/RUN_NAME
-    saved = loads(f.read_text()) if f.is_file() else given | dict(recipe='tutorial')  # folders from before recipes
+def _run_settings(resume, recipe, seed):
+    "The recipe and seed of this run: as given, or for `--resume` those the run was started with."
+    if not resume: return dict(recipe=recipe or 'tutorial', seed=seed)
+    for name in (RESUME_NAME, RUN_NAME):
+        if not (Path(resume)/name).is_file():
+            raise CLIError(f"--resume {resume}: no {name} there: expected the --out folder of an earlier lenet5_train")
+    saved = loads((Path(resume)/RUN_NAME).read_text())
     if recipe is not None and recipe != saved['recipe']:
         raise CLIError(f"--recipe {recipe}: the run in {resume} was started with --recipe {saved['recipe']}: "
                        f"resume it with that recipe, or start a new run with another --out")
-    return saved
+    return dict(recipe=saved['recipe'], seed=saved['seed'])
 
 @call_parse
 def lenet5_train(
@@ -88,50 +91,31 @@ def lenet5_train(
     seed:int=None, # random seed for the initial weights, the shuffling and the augmentation (default: unseeded)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
     out:str='runs/lenet5', # folder for model.safetensors, history.json and curves.png (created if missing)
-    loop:str='fast', # fast (MNIST as tensors on the device, no per-step sync) or tutorial (the tutorial's DataLoader and loop)
-    options:str='', # comma-separated fast-loop options: channels_last (faster on CPUs, see lenet5_bench), bf16 (needs hardware bf16)
     quiet:store_true=False, # no progress bars (they are off anyway when the output is not a terminal)
     resume:str=None, # continue the interrupted run saved in this folder (the --out of an earlier lenet5_train)
 ):
-    "Train LeNet-5 on MNIST with a recipe; write the weights, the per-epoch history and the learning curves."
+    "Train LeNet-5 on MNIST with a recipe; write weights, history and curves."
     with cli_errors('lenet5_train'):
-        if epochs is not None and epochs < 1: raise CLIError(f"--epochs {epochs}: expected a whole number of epochs, 1 or more")
-        if recipe is not None and recipe not in RECIPES: raise CLIError(f"--recipe {recipe}: expected one of {', '.join(RECIPES)}")
-        if loop not in ('fast', 'tutorial'): raise CLIError(f"--loop {loop}: expected fast or tutorial")
-        opts = _options(options)
-        if loop == 'tutorial' and opts: raise CLIError(f"--options {options} needs --loop fast")
-        if loop == 'tutorial' and recipe not in (None, 'tutorial'): raise CLIError(f"--recipe {recipe} needs --loop fast (the tutorial loop runs the tutorial recipe only)")
-        dev = _device(device)
-        if resume and not (Path(resume)/RESUME_NAME).is_file():
-            raise CLIError(f"--resume {resume}: no {RESUME_NAME} there: expected the --out folder of an earlier lenet5_train")
-        settings = _run_settings(resume, recipe, loop, options, seed)
-        r, loop, seed = get_recipe(settings['recipe']), settings['loop'], settings['seed']
-        opts = _options(settings['options'])
-        epochs = epochs or r.epochs
+        settings = _run_settings(resume, recipe, seed)
+        r, dev = get_recipe(settings['recipe'], epochs), get_device(device)
         out = _out_dir(resume or out)
-        write_atomic(out/RUN_NAME, lambda p: Path(p).write_text(dumps(settings) + '\n'))
-        if loop == 'tutorial': (train_dl, test_dl), args = mnist_loaders(data), dict(epochs=epochs, cbs=[])
-        else: (train_dl, test_dl), args = recipe_loaders(r, data, dev), recipe_fit_args(r, dev, epochs) | opts  # --options add to the recipe's
-        args['cbs'] += [ResumeCheckpoint(out, resume=bool(resume))] + ([] if quiet else [ProgressBar()])
-        if seed is not None: set_seed(seed)
-        model = LeNet5()
+        write_json(out/RUN_NAME, settings)
+        cbs = [ResumeCheckpoint(out, resume=bool(resume))] + ([] if quiet else [ProgressBar()])
         start = time.perf_counter()
-        try: history = fit(model, train_dl, test_dl, seed=seed, device=dev, loop=loop, **args)
+        try: model, history = train_recipe(r, data, settings['seed'], dev, cbs=cbs)
         except KeyboardInterrupt:
             print(f"lenet5_train: interrupted; every completed epoch is saved in {out/RESUME_NAME}: "
                   f"continue with lenet5_train --resume {out}", file=sys.stderr)
             sys.exit(130)
         wall = time.perf_counter() - start
-        hyper = {k: v for k, v in asdict(r).items() if k not in ('name', 'epochs', 'bs', 'channels_last')}
-        meta = dict(recipe=r.name, loop=loop, options=[o for o in ('bf16', 'channels_last') if args.get(o)],
-                    epochs=epochs, batch_size=r.bs, **hyper, seed=seed, test_acc=history[-1]['test_acc'],
-                    wall_seconds=round(wall, 1), **run_info(dev))
-        save_checkpoint(model, out/'model.safetensors', meta)
-        write_atomic(out/'history.json', lambda p: Path(p).write_text(dumps(history, indent=1) + '\n'))
+        record = run_record(dict(recipe=r.name) | {k: v for k, v in asdict(r).items() if k != 'name'} | dict(seed=settings['seed']),
+                            history, dev, wall_seconds=round(wall, 1))
+        save_checkpoint(model, out/'model.safetensors', {k: v for k, v in record.items() if k != 'history'})
+        write_json(out/'history.json', history)
         import matplotlib; matplotlib.use('Agg')
-        fig = plot_history(history, title=f"LeNet-5, {r.name} recipe, {epochs} epochs")
+        fig = plot_history(history, title=f"LeNet-5, {r.name} recipe, {r.epochs} epochs")
         write_atomic(out/'curves.png', lambda p: fig.savefig(p, format='png', dpi=100, bbox_inches='tight'))
-        print(f"final test accuracy: {history[-1]['test_acc']:.2%} after {epochs} epochs ({wall:.0f} s on {dev.type})")
+        print(f"final test accuracy: {history[-1]['test_acc']:.2%} after {r.epochs} epochs ({wall:.0f} s on {dev.type})")
         print(f"wrote {out/'model.safetensors'}, {out/'history.json'}, {out/'curves.png'}")
 
 # %% ../nbs/99_cli.ipynb #81ce1763
@@ -145,9 +129,9 @@ def lenet5_eval(
     data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
 ):
-    "Test accuracy and confusion matrix of a LeNet-5 checkpoint on the 10,000 MNIST test images."
+    "Test accuracy and confusion matrix of a LeNet-5 checkpoint on MNIST."
     with cli_errors('lenet5_eval'):
-        dev = _device(device)
+        dev = get_device(device)
         model, meta = load_checkpoint(ckpt, dev)
         _, test_dl = fast_loaders(data, device=dev)
         probs, targets = get_preds(model, test_dl)
@@ -172,7 +156,7 @@ def lenet5_predict(
     json:store_true=False, # print a JSON list of {path, digit, confidence, probs, uncertain} instead of lines
     threshold:float=MIN_CONFIDENCE, # answers with a confidence below this are flagged as possibly not a digit
 ):
-    "Read the digit in each image with LeNet-5, preprocessing it the way MNIST was made."
+    "Read the digit in each image with LeNet-5, preprocessed the MNIST way."
     with cli_errors('lenet5_predict'):
         net = load_checkpoint(model)[0] if model else bundled_model()[0]
         good, bad = [], 0
@@ -194,12 +178,10 @@ def lenet5_export(
     ckpt:str, # a checkpoint (model.safetensors) or a run folder that holds one
     onnx:str=None, # the .onnx file to write
 ):
-    "Export a LeNet-5 checkpoint to ONNX (dynamic batch) and check onnxruntime against PyTorch on a random batch."
+    "Export a LeNet-5 checkpoint to ONNX and check onnxruntime against PyTorch."
     with cli_errors('lenet5_export'):
         if not onnx: raise CLIError("--onnx: expected the .onnx file to write")
-        out = Path(onnx)
-        if out.is_dir(): raise CLIError(f"--onnx {out} is a folder: expected a file name")
-        if not out.parent.exists(): raise CLIError(f"--onnx {out}: folder {out.parent} does not exist")
+        out = _out_file(onnx, '--onnx')
         model, _ = load_checkpoint(ckpt)
         export_onnx(model, out)
         x = torch.rand(16, 1, 32, 32)
@@ -212,16 +194,13 @@ def lenet5_bench(
     data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
     epochs:int=1, # epochs of each loop, alternating
-    options:str='', # comma-separated fast-loop variants to time as well: bf16, channels_last
+    options:str='', # comma-separated fast-path variants to time as well: bf16, channels_last
     json:str=None, # also write the report to this JSON file (it has a top-level "ratio": fast / tutorial throughput)
     limit:int=None, # train on the first LIMIT images only (a quick check; the numbers then mean little)
 ):
-    "Time the tutorial's training loop against the fast path in one process, same data and recipe, alternating epochs."
+    "Time the tutorial's training loop against the fast path, side by side."
     with cli_errors('lenet5_bench'):
-        if epochs < 1: raise CLIError(f"--epochs {epochs}: expected a whole number of epochs, 1 or more")
-        opts = tuple(_options(options))
-        if json and Path(json).is_dir(): raise CLIError(f"--json {json} is a folder: expected a file name")
-        if json and not Path(json).parent.exists(): raise CLIError(f"--json {json}: folder {Path(json).parent} does not exist")
+        if json: _out_file(json, '--json')
         if limit is not None and not 128 <= limit <= 60_000: raise CLIError(f"--limit {limit}: expected a number of training images from 128 to 60000")
-        report = benchmark(data, device=str(_device(device)), epochs=epochs, options=opts, n_train=limit)
-        if json: write_atomic(json, lambda p: Path(p).write_text(dumps(report, indent=1) + '\n'))
+        report = benchmark(data, device=device, epochs=epochs, options=tuple(o.strip() for o in options.split(',') if o.strip()), n_train=limit)
+        if json: write_json(json, report)

@@ -20,7 +20,7 @@ __all__ = ['MNIST_FILES', 'mnist_transform', 'MNISTDataError', 'default_data_roo
 
 # %% ../nbs/00_data.ipynb #5b75e73a
 def mnist_transform():
-    "The tutorial's per-image transform: `Pad(2)` (28x28 -> 32x32, black border), then `ToTensor` (uint8 -> float32 in [0, 1])."
+    "The tutorial's per-image transform: `Pad(2)` to 32x32, then `ToTensor`."
     from torchvision import transforms
     return transforms.Compose([transforms.Pad(2), transforms.ToTensor()])
 
@@ -29,18 +29,18 @@ MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-image
 
 # %% ../nbs/00_data.ipynb #3b4170c5
 class MNISTDataError(ValueError):
-    "MNIST files are missing or unusable; the message names the folder and the files expected there."
+    "MNIST files are missing or unusable; the message names the folder and files."
 
 # %% ../nbs/00_data.ipynb #47211d65
 def default_data_root() -> Path:
-    "Per-user cache folder for MNIST: `%LOCALAPPDATA%` on Windows, else `$XDG_CACHE_HOME` or `~/.cache`, then `lenet5_nbdev`."
+    "Per-user cache folder for MNIST (`~/.cache/lenet5_nbdev` on Linux)."
     base = os.environ.get('LOCALAPPDATA' if sys.platform == 'win32' else 'XDG_CACHE_HOME')
     return Path(base or Path.home()/'.cache').expanduser()/'lenet5_nbdev'
 
 # %% ../nbs/00_data.ipynb #2c173ba0
 def data_root(root:str|Path|None=None, # folder that contains `MNIST/raw/`; None: `$LENET5_DATA`, else `default_data_root()`
              ) -> Path:
-    "The data root torchvision's `MNIST(root=...)` takes, resolved from the argument, the environment, or the cache."
+    "The data root for torchvision's `MNIST`: argument, environment or cache."
     return Path(root or os.environ.get('LENET5_DATA') or default_data_root()).expanduser()
 
 # %% ../nbs/00_data.ipynb #d41a7890
@@ -62,7 +62,7 @@ def _not_found(root, missing, why):
 def ensure_mnist(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
                  download:bool=True, # download missing files with torchvision?
                 ) -> Path:
-    "Resolved data root once all four MNIST files are there and sound (`check_mnist_files`); downloads missing ones if asked, else raises `MNISTDataError`."
+    "The data root, once the four MNIST files are there and sound."
     root = data_root(root)
     missing = missing_files(root)
     if not missing: check_mnist_files(root); return root
@@ -81,7 +81,7 @@ _EXPECTED = {'train-images-idx3-ubyte': (2051, 60_000), 'train-labels-idx1-ubyte
 def check_idx_file(path:str|Path, # one of the four MNIST raw files
                    name:str|None=None, # which one it should be (default: its file name)
                   ) -> int:
-    "Check the IDX header and size of an MNIST raw file; return its item count, or raise `MNISTDataError` naming the problem."
+    "Check the header and size of an MNIST raw file; return its item count."
     path = Path(path); name = name or path.name
     magic, count = _EXPECTED[name]
     kind = 'images' if magic == 2051 else 'labels'
@@ -104,7 +104,7 @@ def check_idx_file(path:str|Path, # one of the four MNIST raw files
 
 def check_mnist_files(root:str|Path, # folder that contains `MNIST/raw/`
                      ):
-    "Check all four MNIST raw files in `root/MNIST/raw/` (headers, sizes, counts); raise `MNISTDataError` on the first problem."
+    "Check all four MNIST raw files in `root/MNIST/raw/`: headers, sizes, counts."
     raw = Path(root)/'MNIST'/'raw'
     counts = {name: check_idx_file(raw/name, name) for name in MNIST_FILES}
     for split in ('train', 't10k'):
@@ -115,7 +115,7 @@ def check_mnist_files(root:str|Path, # folder that contains `MNIST/raw/`
 def mnist_datasets(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
                    download:bool=True, # download missing files?
                   ) -> tuple:
-    "The MNIST training (60,000) and test (10,000) datasets, each image padded to 32x32 and scaled to [0, 1]."
+    "The MNIST training and test datasets, images padded to 32x32 in [0, 1]."
     from torchvision import datasets
     root = ensure_mnist(root, download)
     return tuple(datasets.MNIST(root, train=train, transform=mnist_transform(), download=False) for train in (True, False))
@@ -127,7 +127,7 @@ def mnist_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (
                   download:bool=True, # download missing files?
                   num_workers:int=0, # `DataLoader` worker processes
                  ) -> tuple[DataLoader, DataLoader]:
-    "The tutorial's `(train_dl, test_dl)`: shuffled training batches of `bs`, test batches of `test_bs` in order."
+    "The tutorial's `(train_dl, test_dl)`: torchvision datasets in `DataLoader`s."
     train_ds, test_ds = mnist_datasets(root, download)
     return (DataLoader(train_ds, batch_size=bs, shuffle=True, num_workers=num_workers),
             DataLoader(test_ds, batch_size=test_bs, shuffle=False, num_workers=num_workers))
@@ -136,14 +136,14 @@ def mnist_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (
 def mnist_tensors(ds, # a torchvision `MNIST` dataset (its `.data` and `.targets` are used, not its transform)
                   device:str|torch.device='cpu', # where to put the tensors
                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    "All images of `ds` as one `float32` tensor `(N, 1, 32, 32)`, exactly what `mnist_transform` gives, and the labels, on `device`."
+    "All of `ds` as tensors on `device`, as `mnist_transform` makes them."
     x = ds.data.to(device)  # uint8: a quarter of the bytes to move
     x = F.pad(x, (2, 2, 2, 2)).unsqueeze(1).to(torch.float32).div(255)  # what Pad(2) + ToTensor do
     return x, ds.targets.to(device)
 
 # %% ../nbs/00_data.ipynb #379a953f
 class TensorLoader:
-    "Batches `(x[idx], y[idx])` of tensors that stay where they are; with `shuffle`, a new `torch.randperm` on their device each epoch."
+    "Batches `(x[idx], y[idx])` of tensors that stay on their device."
     def __init__(self, x:torch.Tensor, # inputs, first dimension the samples
                  y:torch.Tensor, # targets, on the same device
                  bs:int=128, # batch size (the last batch may be smaller)
@@ -171,7 +171,7 @@ def fast_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (s
                  download:bool=True, # download missing files?
                  valid:int=0, # hold out the last `valid` training images and return them instead of the test set (0: the test set)
                 ) -> tuple[TensorLoader, TensorLoader]:
-    "The fast path: MNIST padded and scaled once and kept on `device`; batches by indexing, reshuffled each epoch."
+    "The fast path: MNIST prepared once and kept on `device`; batches by indexing."
     train_ds, test_ds = mnist_datasets(root, download)
     x, y = mnist_tensors(train_ds, device)
     if valid: (x, y), (xe, ye) = (x[:-valid], y[:-valid]), (x[-valid:], y[-valid:])
@@ -184,7 +184,7 @@ def show_digits(ds, # a dataset of `(image, label)` pairs, e.g. from `mnist_data
                 ncols:int=8, # digits per row
                 size:float=1.2, # inches per digit
                ):
-    "A grid of the first `n` digits of `ds`, each titled with its label; returns the figure."
+    "A grid of the first `n` digits of `ds`, titled with their labels."
     import matplotlib.pyplot as plt
     nrows = -(-n//ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*size, nrows*size*1.15), squeeze=False)

@@ -18,11 +18,11 @@ def test_train_one_epoch(tmp_path):
     hist = json.loads((out/'history.json').read_text())
     assert [list(h) for h in hist] == [['epoch', 'train_loss', 'train_acc', 'test_loss', 'test_acc', 'seconds']]
     assert hist[0]['test_acc'] >= 0.90
-    from lenet5_nbdev.model import load_weights, read_meta
-    model = load_weights(out/'model.safetensors')
-    meta = read_meta(out/'model.safetensors')
-    assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc'] and meta['loop'] == 'fast'
-    assert meta['recipe'] == 'tutorial' and meta['lr'] == 0.02 and meta['batch_size'] == 128
+    from lenet5_nbdev.checkpoint import load_checkpoint
+    model, meta = load_checkpoint(out/'model.safetensors')
+    assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc']
+    assert meta['recipe'] == 'tutorial' and meta['lr'] == 0.02 and meta['bs'] == 128 and meta['arch'] == 'LeNet5'
+    assert json.loads((out/'run.json').read_text()) == {'recipe': 'tutorial', 'seed': 0}
     umask = os.umask(0); os.umask(umask)
     for f in out.iterdir(): assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f  # the usual permissions, not mkstemp's 0600
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
@@ -40,12 +40,13 @@ def test_train_recipe(tmp_path):
     r = run('--recipe', 'fast', '--epochs', '1', '--seed', '0', '--device', 'cpu', '--out', str(out))
     assert r.returncode == 0, r.stderr
     assert 'Epoch 1/1 | train loss' in r.stdout
-    from lenet5_nbdev.model import read_meta
+    from lenet5_nbdev.checkpoint import load_checkpoint
+    read_meta = lambda p: load_checkpoint(p)[1]
     from lenet5_nbdev.recipes import RECIPES
     meta, fast = read_meta(out/'model.safetensors'), RECIPES['fast']
-    assert (meta['recipe'], meta['epochs'], meta['batch_size'], meta['lr'], meta['schedule'], meta['label_smoothing']) == \
+    assert (meta['recipe'], meta['epochs'], meta['bs'], meta['lr'], meta['schedule'], meta['label_smoothing']) == \
            ('fast', 1, fast.bs, fast.lr, 'onecycle', fast.label_smoothing)
-    assert meta['test_acc'] >= 0.95 and 'channels_last' in meta['options']
+    assert meta['test_acc'] >= 0.95 and meta['channels_last'] is True
     assert json.loads((out/'run.json').read_text())['recipe'] == 'fast'
     r = run('--resume', str(out), '--recipe', 'tuned', '--epochs', '2', '--device', 'cpu')
     assert r.returncode == 2 and 'was started with --recipe fast' in r.stderr and 'Traceback' not in r.stderr, r.stderr
@@ -173,7 +174,7 @@ def test_export(tmp_path, images):
     assert r.returncode == 0, r.stderr
     diff = float(r.stdout.rsplit(':', 1)[1])
     assert diff < 1e-4 and out.stat().st_size > 200_000
-    from lenet5_nbdev.export import OnnxModel
+    from lenet5_nbdev.onnx import OnnxModel
     assert OnnxModel(out).predict([images/'one.png'])[0]['digit'] == 1
     for args, expect in [([], '--onnx: expected'), (['--onnx', str(tmp_path)], 'is a folder'),
                          (['--onnx', str(tmp_path/'no'/'m.onnx')], 'does not exist')]:

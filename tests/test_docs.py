@@ -5,8 +5,9 @@ import pytest
 from fastcore.docments import docments
 from conftest import ROOT
 
-MODULES = {'00_data': 'data', '01_model': 'model', '02_params': 'params', '03_train': 'train', '04_visualize': 'visualize', '05_benchmark': 'bench', '06_checkpoint': 'checkpoint',
-           '07_progress': 'progress', '08_preprocess': 'preprocess', '09_predict': 'predict', '10_export': 'export', '11_recipes': 'recipes', '99_cli': 'cli'}
+MODULES = {'00_data': 'data', '01_records': 'records', '02_model': 'model', '03_params': 'params', '04_checkpoint': 'checkpoint',
+           '05_train': 'train', '06_visualize': 'visualize', '07_benchmark': 'bench', '08_progress': 'progress', '09_preprocess': 'preprocess',
+           '10_predict': 'predict', '11_onnx': 'onnx', '12_augment': 'augment', '13_schedule': 'schedule', '14_recipes': 'recipes', '99_cli': 'cli'}
 
 def public(mod):
     m = importlib.import_module(f'lenet5_nbdev.{mod}')
@@ -37,6 +38,23 @@ def test_in_processed_docs(nb, mod):
                      for c in json.loads(proc.read_text())['cells'] for o in c.get('outputs', []))
     for name, obj in public(mod):
         assert f"### {name}" in text or f"## {name}" in text, f"{mod}.{name} does not appear in {proc.name}'s rendered docs"
+
+@pytest.mark.parametrize('nb,mod', MODULES.items())
+def test_docstrings_scan(nb, mod):
+    "The first line of every public docstring (functions, classes, their public methods) fits in 80 characters."
+    long = []
+    for name, obj in public(mod):
+        members = [(name, inspect.unwrap(obj))]
+        if inspect.isclass(obj): members += [(f"{name}.{k}", v) for k, v in vars(obj).items() if not k.startswith('_') and callable(v)]
+        for n, f in members:
+            first = (inspect.getdoc(f) or '').splitlines()[:1]
+            if first and len(first[0]) > 80: long.append(f"{n} ({len(first[0])})")
+    assert not long, f"{mod}: docstrings whose first line is over 80 characters: {long}"
+
+def test_notebook_size():
+    "One idea per notebook: none has more than 50 cells."
+    big = {nb.name: n for nb in (ROOT/'nbs').glob('*.ipynb') if (n := len(json.loads(nb.read_text())['cells'])) > 50}
+    assert not big, big
 
 def test_no_cell_mixes_imports_and_code():
     "nbdev_proc_nbs executes every cell that imports something: such cells must hold imports only (or be exported)."

@@ -53,7 +53,7 @@ def test_packaging():
     c = cfg()
     dev = c['dev_requirements'].split()
     for pin in ('nbdev==2.4.14', 'execnb==0.1.18', 'fastcore==1.14.5'): assert pin in dev
-    assert c['doc_path'] == 'docs' and set(c['tst_flags'].split()) == {'slow', 'cuda'}
+    assert c['doc_path'] == 'docs' and set(c['tst_flags'].split()) == {'slow', 'cuda', 'record'}
     assert set(c['console_scripts'].split()) >= {'lenet5_train=lenet5_nbdev.cli:lenet5_train', 'lenet5_bench=lenet5_nbdev.cli:lenet5_bench'}
     assert 'pkg_resources' not in (ROOT/'setup.py').read_text()
     ignored = subprocess.run(['git', 'check-ignore', 'docs/index.html', '.venv/x', '_proc/x'], cwd=ROOT, capture_output=True, text=True)

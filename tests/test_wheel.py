@@ -1,4 +1,4 @@
-"""A real install: the wheel, in a fresh virtual environment, with the runtime requirements only."""
+"""A real install: the wheel, in a fresh virtual environment, with the runtime requirements only, then with the onnx extra."""
 import subprocess, sys, venv
 from pathlib import Path
 from conftest import ROOT
@@ -22,4 +22,15 @@ def test_wheel_install_and_predict(tmp_path):
     r = subprocess.run([str(env/'bin'/'lenet5_predict'), str(tmp_path/'one.png')], capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split('\t')[:2] == [str(tmp_path/'one.png'), '1']
+    # the base install has no ONNX packages: lenet5_export says which extra to install, in one line, exit 2
+    export = [str(env/'bin'/'lenet5_export'), str(ROOT/'lenet5_nbdev'/'weights'/'lenet5.safetensors'), '--onnx', str(tmp_path/'m.onnx')]
+    r = subprocess.run(export, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == ["lenet5_export: error: onnx, onnxscript not installed: ONNX export and serving need "
+                                             "the onnx extra: pip install 'lenet5_nbdev[onnx]'"], r.stderr
+    assert not (tmp_path/'m.onnx').exists()
+    # with the extra, the same command exports and checks the file
+    subprocess.run([str(py), '-m', 'pip', 'install', '-q', f"{wheel}[onnx]"], check=True, timeout=1200)
+    r = subprocess.run(export, capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path/'m.onnx').stat().st_size > 200_000, r.stderr
     print(f"fresh venv: fastcore {versions[0]}; {r.stdout.strip()}")

@@ -1,6 +1,6 @@
 """Execute notebooks in place so that their stored outputs come from a real run (the docs render them).
 
-    python tools/run_nb.py nbs/03_train.ipynb [--skip cuda] [--skip-containing TEXT ...]
+    python tools/run_nb.py nbs/05_train.ipynb [--skip cuda] [--skip-containing TEXT ...]
 
 Every cell runs, `slow` ones included, except those carrying a flag given with --skip (by default `cuda`
 when no GPU is visible) and those whose source contains a --skip-containing text (to rerun part of a
