@@ -5,7 +5,6 @@
 # %% ../nbs/03_params.ipynb #8a49746c
 from __future__ import annotations
 from torch import nn
-from .model import LeNet5
 from .records import Table
 
 # %% auto #0

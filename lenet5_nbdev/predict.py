@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .checkpoint import load_checkpoint
-from .preprocess import preprocess, prediction, MIN_CONFIDENCE, ImageError
+from .preprocess import preprocess, prediction, MIN_CONFIDENCE
 
 # %% auto #0
 __all__ = ['bundled_weights', 'bundled_model', 'classify', 'predict']

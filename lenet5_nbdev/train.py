@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, save_resume, load_resume
+from .checkpoint import save_resume, load_resume
 
 # %% auto #0
 __all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'evaluate', 'Callback', 'TrainingDiverged', 'DivergenceCheck',
