@@ -54,12 +54,12 @@ class _EpochTimer(Callback):
     def before_epoch(self, run): _sync(run.device); self.start = time.perf_counter()
     def before_eval(self, run): _sync(run.device); self.seconds = time.perf_counter() - self.start
 
-def benchmark(root=None, # folder that contains `MNIST/raw/` (see `lenet5_nbdev.data.data_root`)
+def benchmark(root=None, # folder that contains MNIST/raw/ (see data_root)
               device:str='auto', # 'auto', 'cpu', 'cuda' or 'mps'
               epochs:int=1, # epochs of each loop
               seed:int=0, # seed for the shared initial weights
-              n_train:int|None=None, # train on the first `n_train` images only (quick checks); None: all 60,000
-              options:tuple=(), # fast-path variants to time as well: any of `VARIANTS`
+              n_train:int|None=None, # train on the first n_train images only; None: all 60,000
+              options:tuple=(), # fast-path variants to time as well: bf16, channels_last
               infer_seconds:float=1.0, # seconds per inference-throughput measurement
               log=print, # called with each line of the report; None for silence
              ) -> dict:

@@ -27,7 +27,7 @@ class Recipe:
     name:str # how the CLI and the results files call it
     epochs:int=10 # passes over the training images
     bs:int=128 # training batch size
-    lr:float=0.02 # learning rate; with `schedule='onecycle'` the peak one
+    lr:float=0.02 # learning rate; the peak one with the onecycle schedule
     momentum:float=0.9 # SGD momentum
     nesterov:bool=False # Nesterov momentum?
     weight_decay:float=0. # SGD's L2 penalty
@@ -37,9 +37,9 @@ class Recipe:
     div:float=25. # 'onecycle' starts at `lr/div`
     degrees:float=0. # random rotation, up to this many degrees either way
     shift:float=0. # random translation, up to this fraction of the image either way
-    scale:float=0. # random zoom by a factor in 1 ± `scale`
+    scale:float=0. # random zoom by a factor in 1 ± scale
     elastic:float=0. # elastic distortion strength (0: none)
-    channels_last:bool=False # channels-last layout on CPUs (faster there, see `lenet5_bench`)
+    channels_last:bool=False # channels-last layout on CPUs (faster there, see lenet5_bench)
     def __post_init__(self):
         if self.schedule not in ('constant', 'onecycle'): raise ValueError(f"schedule={self.schedule!r}: expected 'constant' or 'onecycle'")
         if self.epochs < 1: raise ValueError(f"epochs={self.epochs}: expected a whole number of epochs, 1 or more")
@@ -66,7 +66,7 @@ RECIPES = {
                    channels_last=True),
 }
 
-def get_recipe(name:str|Recipe, # a name from `RECIPES`, or a `Recipe`
+def get_recipe(name:str|Recipe, # a name from RECIPES, or a Recipe
                epochs:int|None=None, # overrides the recipe's epochs (its schedule is squeezed or stretched)
               ) -> Recipe:
     "The recipe called `name`, with `epochs` if given."
@@ -78,7 +78,7 @@ def get_recipe(name:str|Recipe, # a name from `RECIPES`, or a `Recipe`
 VALID_SIZE = 5_000  # the last 5,000 training images: the validation split
 
 def recipe_loaders(recipe:str|Recipe, # a recipe or its name
-                   root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+                   root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                    device:str|torch.device='cpu', # where the images live and are augmented
                    valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
                    test_bs:int=1024, # evaluation batch size
@@ -91,13 +91,13 @@ def recipe_loaders(recipe:str|Recipe, # a recipe or its name
 
 # %% ../nbs/14_recipes.ipynb #54c39af9
 def train_recipe(recipe:str|Recipe, # a recipe or its name
-                 root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+                 root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                  seed:int|None=None, # seeds the initial weights, the shuffling and the augmentation
-                 device:str|torch.device='auto', # see `get_device`
+                 device:str|torch.device='auto', # 'auto', 'cpu', 'cuda' or 'mps'
                  epochs:int|None=None, # overrides the recipe's epochs
                  valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
-                 cbs:list|tuple=(), # more `Callback`s for `fit` (progress bar, checkpoints...)
-                 log=print, # `fit`'s per-epoch log; None for silence
+                 cbs:list|tuple=(), # more callbacks for fit (progress bar, checkpoints...)
+                 log=print, # fit's per-epoch log; None for silence
                 ) -> tuple[LeNet5, list[dict]]:
     "Train a new `LeNet5` with `recipe`; returns the model and `fit`'s history."
     r, device = get_recipe(recipe, epochs), get_device(device)

@@ -29,7 +29,7 @@ class Table(list):
 
 # %% ../nbs/01_records.ipynb #1d67bc54
 def write_atomic(path:str|Path, # the file to create or replace
-                 write, # called as `write(tmp_path)` to fill a temporary file beside `path`
+                 write, # called as write(tmp) to fill a temporary file beside path
                 ) -> Path:
     "Write `path` through a temporary file renamed into place: never half-written."
     path = Path(path)
@@ -44,8 +44,8 @@ def write_atomic(path:str|Path, # the file to create or replace
         if os.path.exists(tmp): os.unlink(tmp)
     return path
 
-def write_json(path:str|Path, # the `.json` file to create or replace
-               obj, # anything `json.dumps` takes
+def write_json(path:str|Path, # the .json file to create or replace
+               obj, # anything json.dumps takes
               ) -> Path:
     "Write `obj` as indented JSON to `path`, atomically."
     return write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1) + '\n'))
@@ -68,9 +68,9 @@ def run_info(device:str|torch.device, # the device the run used
                 lenet5_nbdev=lenet5_nbdev.__version__)
 
 def run_record(settings:dict, # what was run: recipe, hyper-parameters, seed...
-               history:list[dict]|None, # `fit`'s history, if the record is of one training run
+               history:list[dict]|None, # fit's history, when the record is of one run
                device:str|torch.device, # where it ran
-               **extra, # more fields, e.g. `wall_seconds`
+               **extra, # more fields, e.g. wall_seconds
               ) -> dict:
     "One run as a dict: settings, final test accuracy, extras, machine, history."
     acc = dict(test_acc=history[-1]['test_acc']) if history else {}

@@ -109,7 +109,7 @@ def _healthy(loss): return bool(torch.isfinite(loss) & (loss < MAX_LOSS))  # one
 
 class DivergenceCheck(Callback):
     "Stop with `TrainingDiverged` when the loss is not finite or above `MAX_LOSS`."
-    def __init__(self, every:int=20, # steps between checks (one host sync each); 0: once per epoch only
+    def __init__(self, every:int=20, # steps between checks (one host sync each); 0: per epoch only
                 ): self.every = every
     def after_batch(self, run):
         if self.every and run.step % self.every == 0 and not _healthy(run.loss): self._stop(run, run.loss, run.i + 1)
@@ -133,7 +133,7 @@ def format_epoch(h:dict, # one history entry
 def _event(run, name):
     for cb in run.cbs: getattr(cb, name, lambda run: None)(run)
 
-def train_step(run, # `fit`'s run state: `run.model`, `run.opt`, `run.loss_fn`, the batch `run.xb`, `run.yb`
+def train_step(run, # fit's run state: model, optimizer, loss function, batch
               ):
     "One step of `fit`: forward, loss, backward, optimizer step, and hooks."
     _event(run, 'before_batch')
@@ -159,16 +159,16 @@ def _train_pass(run):
         _event(run, 'after_batch')
     return total_loss.item() / n, correct.item() / n
 
-def fit(model:nn.Module, # the model to train (moved to `device`)
-        train_dl, # training batches `(xb, yb)`: `fast_loaders` or the tutorial's `mnist_loaders`
+def fit(model:nn.Module, # the model to train (moved to the device)
+        train_dl, # training batches (xb, yb): fast_loaders, or the tutorial's mnist_loaders
         test_dl, # test batches, evaluated after every epoch
-        epochs:int=10, # passes over `train_dl`
-        opt_func:Callable|None=None, # builds the optimizer from `model.parameters()`; None: SGD lr 0.02, momentum 0.9
-        loss_fn:Callable|None=None, # None: `nn.CrossEntropyLoss()`
-        cbs:list|tuple=(), # `Callback`s; a `DivergenceCheck()` is added unless one is given
-        device:str|torch.device='auto', # see `get_device`
-        seed:int|None=None, # if given, seeds the shuffling first (seed before building `model` for its init)
-        log:Callable|None=print, # called with each epoch's line; None for silence
+        epochs:int=10, # passes over train_dl
+        opt_func:Callable|None=None, # optimizer from the parameters; None: SGD lr 0.02, momentum 0.9
+        loss_fn:Callable|None=None, # None: cross-entropy
+        cbs:list|tuple=(), # callbacks; a DivergenceCheck is added unless one is given
+        device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'mps' (see get_device)
+        seed:int|None=None, # if given, seeds the shuffling first
+        log:Callable|None=print, # gets each epoch's line; None for silence
        ) -> list[dict]:
     "Train `model` (with the tutorial's recipe by default); returns the history."
     if epochs < 1: raise ValueError(f"epochs={epochs}: expected a whole number of epochs, 1 or more")
@@ -211,7 +211,7 @@ class BFloat16(Callback):
 class ResumeCheckpoint(Callback):
     "Save a resume checkpoint after every epoch; with `resume`, continue from it."
     def __init__(self, folder:str|Path, # the run folder (created if missing)
-                 resume:bool=False, # restore from `folder/resume.safetensors` before the first epoch?
+                 resume:bool=False, # first restore the run from the folder's resume.safetensors?
                 ):
         self.folder, self.resume = Path(folder), resume
     def before_fit(self, run):
