@@ -41,9 +41,8 @@ def test_train_recipe(tmp_path):
     assert r.returncode == 0, r.stderr
     assert 'Epoch 1/1 | train loss' in r.stdout
     from lenet5_nbdev.checkpoint import load_checkpoint
-    read_meta = lambda p: load_checkpoint(p)[1]
     from lenet5_nbdev.recipes import RECIPES
-    meta, fast = read_meta(out/'model.safetensors'), RECIPES['fast']
+    meta, fast = load_checkpoint(out/'model.safetensors')[1], RECIPES['fast']
     assert (meta['recipe'], meta['epochs'], meta['bs'], meta['lr'], meta['schedule'], meta['label_smoothing']) == \
            ('fast', 1, fast.bs, fast.lr, 'onecycle', fast.label_smoothing)
     assert meta['test_acc'] >= 0.95 and meta['channels_last'] is True
@@ -52,7 +51,7 @@ def test_train_recipe(tmp_path):
     assert r.returncode == 2 and 'was started with --recipe fast' in r.stderr and 'Traceback' not in r.stderr, r.stderr
     r = run('--resume', str(out), '--epochs', '2', '--device', 'cpu')
     assert r.returncode == 0, r.stderr
-    assert 'Epoch 2/2 | train loss' in r.stdout and read_meta(out/'model.safetensors')['recipe'] == 'fast'
+    assert 'Epoch 2/2 | train loss' in r.stdout and load_checkpoint(out/'model.safetensors')[1]['recipe'] == 'fast'
 
 def test_help():
     "Every command's --help, built by fastcore from the signature, names each option with a description."
