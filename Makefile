@@ -7,10 +7,8 @@ PYTHON ?= python3
 # nbdev_test runs notebooks in parallel: 2 workers x 1 torch thread keeps within 2 cores.
 TEST_WORKERS ?= 2
 TEST_THREADS ?= 1
-# nbdev_proc_nbs only needs *a* quarto on PATH (else it tries to install one); see tools/noquarto.
-QUARTO_PATH := $(if $(shell command -v quarto),$(PATH),$(CURDIR)/tools/noquarto:$(PATH))
 
-.PHONY: install train test test-all test-nbs test-slow drift docs-proc pytest readme record clean
+.PHONY: install train test test-all test-nbs drift site pytest docs readme lab record clean
 
 install: $(VENV)/.installed
 
@@ -23,9 +21,9 @@ $(VENV)/.installed: setup.py settings.ini pyproject.toml
 train: install  ## the tutorial recipe: 10 epochs, writes runs/tutorial/{model.safetensors,history.json,curves.png}
 	$(BIN)/lenet5_train --out runs/tutorial --seed 0
 
-test: install drift test-nbs docs-proc pytest  ## what CI runs
+test: install drift test-nbs site pytest  ## what CI runs
 
-test-all: install drift docs-proc  ## adds the `slow` cells (full training runs); like `make test`, it writes no tracked file
+test-all: install drift site  ## adds the `slow` cells (full training runs); like `make test`, it writes no tracked file
 	$(BIN)/nbdev_test --n_workers 1 --flags slow --timing
 	$(BIN)/python -m pytest tests -q --slow
 
@@ -35,8 +33,8 @@ drift:  ## fails when nbdev_export or nbdev_clean would change a file
 test-nbs:
 	OMP_NUM_THREADS=$(TEST_THREADS) $(BIN)/nbdev_test --n_workers $(TEST_WORKERS) --timing
 
-docs-proc:  ## prepares what Quarto renders (_proc/); tests/test_docs.py checks it
-	PATH="$(QUARTO_PATH)" $(BIN)/nbdev_proc_nbs
+site:  ## renders the site into a scratch copy and checks it against docs/ (skipped without Quarto, unless LENET5_STRICT=1)
+	$(BIN)/python tools/site.py
 
 pytest:
 	OMP_NUM_THREADS=$(TEST_THREADS) $(BIN)/python -m pytest tests -q
@@ -46,8 +44,15 @@ record: install  ## rerun one notebook with LENET5_RECORD=1 so that its `record`
 	LENET5_RECORD=1 $(BIN)/python tools/run_nb.py $(NB)
 	$(BIN)/nbdev_clean --fname $(NB)
 
-readme:  ## README.md from nbs/index.ipynb (nbdev_readme needs Quarto)
-	$(BIN)/python tools/make_readme.py
+docs: install  ## renders the site into docs/ (commit it: GitHub Pages serves main:/docs) and README.md; needs Quarto
+	$(BIN)/python tools/site.py --write
+
+readme: install  ## README.md from nbs/index.ipynb (nbdev_readme; needs Quarto)
+	$(BIN)/nbdev_readme
+
+lab: install  ## JupyterLab on nbs/, with this environment as the notebooks' kernel
+	$(BIN)/python -m pip install -e ".[lab]"
+	cd nbs && ../$(BIN)/jupyter lab
 
 clean:
-	rm -rf _proc docs build dist *.egg-info .pytest_cache
+	rm -rf _proc build dist *.egg-info .pytest_cache

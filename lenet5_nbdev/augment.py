@@ -13,12 +13,12 @@ import torch.nn.functional as F
 __all__ = ['random_affine', 'AugmentedLoader']
 
 # %% ../nbs/12_augment.ipynb #5e9e5430
-def random_affine(x:torch.Tensor, # a batch of images `(N, C, H, W)`, values in [0, 1]
+def random_affine(x:torch.Tensor, # a batch of images (N, C, H, W), values in [0, 1]
                   degrees:float=10., # rotation, up to this many degrees either way
                   shift:float=0.1, # translation, up to this fraction of the image either way
-                  scale:float=0.1, # zoom by a factor in 1 ± `scale`
+                  scale:float=0.1, # zoom by a factor in 1 ± scale
                   elastic:float=0., # elastic displacement, up to about this fraction of the image (0: none)
-                  generator:torch.Generator|None=None, # random generator on `x`'s device; None: the global one
+                  generator:torch.Generator|None=None, # random generator on x's device; None: the global one
                  ) -> torch.Tensor:
     "A randomly rotated, zoomed, shifted (and distorted) copy of each image of `x`."
     n, dev = len(x), x.device
@@ -36,8 +36,8 @@ def random_affine(x:torch.Tensor, # a batch of images `(N, C, H, W)`, values in 
 # %% ../nbs/12_augment.ipynb #dac93f30
 class AugmentedLoader:
     "Wraps a loader of `(xb, yb)` batches: yields `(tfm(xb), yb)`."
-    def __init__(self, dl, # a loader of `(xb, yb)` batches, e.g. a `TensorLoader`
-                 tfm, # called on each batch of images, e.g. `partial(random_affine, degrees=10)`
+    def __init__(self, dl, # a loader of (xb, yb) batches, e.g. a TensorLoader
+                 tfm, # called on each batch of images, e.g. partial(random_affine, degrees=10)
                 ):
         self.dl, self.tfm = dl, tfm
     def __len__(self): return len(self.dl)

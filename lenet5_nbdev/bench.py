@@ -5,6 +5,7 @@
 # %% ../nbs/07_benchmark.ipynb #90044f16
 from __future__ import annotations
 import copy, time
+from typing import Callable
 
 import torch
 from torch import nn
@@ -30,7 +31,7 @@ def _timed(f, device):
     return r, time.perf_counter() - t
 
 # %% ../nbs/07_benchmark.ipynb #4abe0931
-def inference_throughput(model:nn.Module, # model to run, on `device`
+def inference_throughput(model:nn.Module, # model to run, on device
                          device:torch.device, # where it runs
                          bs:int, # batch size
                          seconds:float=1.0, # how long to measure (after one warm-up call)
@@ -61,7 +62,7 @@ def benchmark(root=None, # folder that contains MNIST/raw/ (see data_root)
               n_train:int|None=None, # train on the first n_train images only; None: all 60,000
               options:tuple=(), # fast-path variants to time as well: bf16, channels_last
               infer_seconds:float=1.0, # seconds per inference-throughput measurement
-              log=print, # called with each line of the report; None for silence
+              log:Callable|None=print, # called with each line of the report; None for silence
              ) -> dict:
     "Time the tutorial's loop and the fast path side by side, alternating epochs."
     if epochs < 1: raise ValueError(f"epochs={epochs}: expected a whole number of epochs, 1 or more")

@@ -16,13 +16,13 @@ from fastcore.script import call_parse, store_true
 
 from .data import fast_loaders
 from .records import run_record, write_atomic, write_json
-from .checkpoint import save_checkpoint, load_checkpoint, checkpoint_path, RESUME_NAME
+from .checkpoint import save_checkpoint, checkpoint_path, RESUME_NAME
 from .train import get_device, ResumeCheckpoint, TrainingDiverged
 from .visualize import plot_history, get_preds, confusion_matrix
 from .bench import benchmark
 from .progress import ProgressBar
-from .preprocess import preprocess, ImageError, MIN_CONFIDENCE
-from .predict import bundled_model, classify
+from .preprocess import preprocess, ImageError
+from .predict import BUNDLED, DEFAULT_MODEL, load_model, confidence_threshold, classify
 from .onnx import export_onnx, OnnxModel, MissingExtra
 from .recipes import get_recipe, train_recipe
 
@@ -34,10 +34,10 @@ class CLIError(ValueError):
     "A problem with what was given on the command line: one message, exit status 2."
 
 # %% ../nbs/99_cli.ipynb #fb01d8a2
-_OPTIONS = ('epochs', 'recipe', 'device', 'options')  # library arguments the commands pass through unchanged
+_OPTIONS = ('epochs', 'recipe', 'device', 'options', 'model')  # library arguments the commands pass through unchanged
 
 def _as_option(msg):
-    "`epochs=0: ...` (the library's name for an argument) as `--epochs 0: ...` (the command line's)."
+    "`epochs=0: ...` (the library's spelling) as `--epochs 0: ...` (the command line's)."
     m = re.match(r"(\w+)=(\S+): ", msg)
     return f"--{m[1]} {m[2]}: {msg[m.end():]}" if m and m[1] in _OPTIONS else msg
 
@@ -72,7 +72,7 @@ def _out_file(path, flag):
 RUN_NAME = 'run.json'  # what a run folder was started with: recipe and seed
 
 def _run_settings(resume, recipe, seed):
-    "The recipe and seed of this run: as given, or for `--resume` those the run was started with."
+    "This run's recipe and seed: as given, or for `--resume` those it was started with."
     if not resume: return dict(recipe=recipe or 'tutorial', seed=seed)
     for name in (RESUME_NAME, RUN_NAME):
         if not (Path(resume)/name).is_file():
@@ -123,21 +123,26 @@ def _confusion_text(cm):
     head = 'true\\pred ' + ''.join(f'{j:>6}' for j in range(cm.shape[1]))
     return '\n'.join([head] + [f'{i:>9} ' + ''.join(f'{int(v):>6}' for v in row) for i, row in enumerate(cm)])
 
+def _model_label(model):
+    "How the commands name their model: a bundled name, or the checkpoint file."
+    model = model or DEFAULT_MODEL
+    return f"{model} (bundled)" if model in BUNDLED else str(checkpoint_path(model))
+
 @call_parse
 def lenet5_eval(
-    ckpt:str, # a checkpoint (model.safetensors) or a run folder that holds one
+    model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
     data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
 ):
-    "Test accuracy and confusion matrix of a LeNet-5 checkpoint on MNIST."
+    "Test accuracy and confusion matrix of a LeNet-5 model on MNIST."
     with cli_errors('lenet5_eval'):
         dev = get_device(device)
-        model, meta = load_checkpoint(ckpt, dev)
+        net, meta = load_model(model, dev)
         _, test_dl = fast_loaders(data, device=dev)
-        probs, targets = get_preds(model, test_dl)
-        cm = confusion_matrix(probs, targets, model.net[-1].out_features)
+        probs, targets = get_preds(net, test_dl)
+        cm = confusion_matrix(probs, targets, net.net[-1].out_features)
         acc = cm.diag().sum().item() / cm.sum().item()
-        print(f"{checkpoint_path(ckpt)}: test accuracy {acc:.2%} ({cm.diag().sum().item():,} of {cm.sum().item():,})")
+        print(f"{_model_label(model)}: test accuracy {acc:.2%} ({cm.diag().sum().item():,} of {cm.sum().item():,})")
         print(_confusion_text(cm))
 
 # %% ../nbs/99_cli.ipynb #a4ae5e8d
@@ -152,13 +157,14 @@ except ImportError:
 @call_parse
 def lenet5_predict(
     images:_Images, # image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)
-    model:str=None, # a checkpoint or run folder (default: the weights bundled with the package)
+    model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
     json:store_true=False, # print a JSON list of {path, digit, confidence, probs, uncertain} instead of lines
-    threshold:float=MIN_CONFIDENCE, # answers with a confidence below this are flagged as possibly not a digit
+    threshold:float=None, # flag answers below this confidence as possibly not a digit (default: the model's calibrated one)
 ):
     "Read the digit in each image with LeNet-5, preprocessed the MNIST way."
     with cli_errors('lenet5_predict'):
-        net = load_checkpoint(model)[0] if model else bundled_model()[0]
+        net, meta = load_model(model)
+        if threshold is None: threshold = confidence_threshold(meta)
         good, bad = [], 0
         for path in images:
             try: good.append((path, preprocess(path)))
@@ -175,17 +181,17 @@ def lenet5_predict(
 # %% ../nbs/99_cli.ipynb #c42fea51
 @call_parse
 def lenet5_export(
-    ckpt:str, # a checkpoint (model.safetensors) or a run folder that holds one
+    model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
     onnx:str=None, # the .onnx file to write
 ):
-    "Export a LeNet-5 checkpoint to ONNX and check onnxruntime against PyTorch."
+    "Export a LeNet-5 model to ONNX and check onnxruntime against PyTorch."
     with cli_errors('lenet5_export'):
         if not onnx: raise CLIError("--onnx: expected the .onnx file to write")
         out = _out_file(onnx, '--onnx')
-        model, _ = load_checkpoint(ckpt)
-        export_onnx(model, out)
+        net, _ = load_model(model)
+        export_onnx(net, out)
         x = torch.rand(16, 1, 32, 32)
-        with torch.inference_mode(): diff = np.abs(OnnxModel(out)(x.numpy()) - model(x).numpy()).max()
+        with torch.inference_mode(): diff = np.abs(OnnxModel(out)(x.numpy()) - net(x).numpy()).max()
         print(f"wrote {out} ({out.stat().st_size/1024:.0f} KB); max |onnxruntime - PyTorch| on a random batch: {diff:.1e}")
 
 # %% ../nbs/99_cli.ipynb #9e3225a9

@@ -38,13 +38,13 @@ def default_data_root() -> Path:
     return Path(base or Path.home()/'.cache').expanduser()/'lenet5_nbdev'
 
 # %% ../nbs/00_data.ipynb #2c173ba0
-def data_root(root:str|Path|None=None, # folder that contains `MNIST/raw/`; None: `$LENET5_DATA`, else `default_data_root()`
+def data_root(root:str|Path|None=None, # folder that contains MNIST/raw/; None: $LENET5_DATA, else default_data_root()
              ) -> Path:
     "The data root for torchvision's `MNIST`: argument, environment or cache."
     return Path(root or os.environ.get('LENET5_DATA') or default_data_root()).expanduser()
 
 # %% ../nbs/00_data.ipynb #d41a7890
-def missing_files(root:str|Path, # folder that contains `MNIST/raw/`
+def missing_files(root:str|Path, # folder that contains MNIST/raw/
                  ) -> list[str]:
     "Names of the MNIST raw files that are not in `root/MNIST/raw/`."
     raw = Path(root)/'MNIST'/'raw'
@@ -59,7 +59,7 @@ def _not_found(root, missing, why):
         f"  expected: the four uncompressed MNIST files {', '.join(MNIST_FILES)}\n"
         "Copy them there, or pass the folder that contains MNIST/raw/ (root=... / --data) or set LENET5_DATA.")
 
-def ensure_mnist(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+def ensure_mnist(root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                  download:bool=True, # download missing files with torchvision?
                 ) -> Path:
     "The data root, once the four MNIST files are there and sound."
@@ -102,7 +102,7 @@ def check_idx_file(path:str|Path, # one of the four MNIST raw files
         raise MNISTDataError(f"{path} is {size:,} bytes: expected {expected_size:,} for {n:,} {kind} ({'truncated' if size < expected_size else 'trailing data'})")
     return n
 
-def check_mnist_files(root:str|Path, # folder that contains `MNIST/raw/`
+def check_mnist_files(root:str|Path, # folder that contains MNIST/raw/
                      ):
     "Check all four MNIST raw files in `root/MNIST/raw/`: headers, sizes, counts."
     raw = Path(root)/'MNIST'/'raw'
@@ -112,7 +112,7 @@ def check_mnist_files(root:str|Path, # folder that contains `MNIST/raw/`
         if ni != nl: raise MNISTDataError(f"{raw}: {ni:,} {split} images but {nl:,} labels: expected the same number")
 
 # %% ../nbs/00_data.ipynb #23088b5e
-def mnist_datasets(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+def mnist_datasets(root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                    download:bool=True, # download missing files?
                   ) -> tuple:
     "The MNIST training and test datasets, images padded to 32x32 in [0, 1]."
@@ -121,11 +121,11 @@ def mnist_datasets(root:str|Path|None=None, # folder that contains `MNIST/raw/` 
     return tuple(datasets.MNIST(root, train=train, transform=mnist_transform(), download=False) for train in (True, False))
 
 # %% ../nbs/00_data.ipynb #580a3953
-def mnist_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+def mnist_loaders(root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                   bs:int=128, # training batch size
                   test_bs:int=256, # test batch size
                   download:bool=True, # download missing files?
-                  num_workers:int=0, # `DataLoader` worker processes
+                  num_workers:int=0, # DataLoader worker processes
                  ) -> tuple[DataLoader, DataLoader]:
     "The tutorial's `(train_dl, test_dl)`: torchvision datasets in `DataLoader`s."
     train_ds, test_ds = mnist_datasets(root, download)
@@ -133,7 +133,7 @@ def mnist_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (
             DataLoader(test_ds, batch_size=test_bs, shuffle=False, num_workers=num_workers))
 
 # %% ../nbs/00_data.ipynb #7ca62061
-def mnist_tensors(ds, # a torchvision `MNIST` dataset (its `.data` and `.targets` are used, not its transform)
+def mnist_tensors(ds, # a torchvision MNIST dataset (its .data and .targets are used, not its transform)
                   device:str|torch.device='cpu', # where to put the tensors
                  ) -> tuple[torch.Tensor, torch.Tensor]:
     "All of `ds` as tensors on `device`, as `mnist_transform` makes them."
@@ -148,7 +148,7 @@ class TensorLoader:
                  y:torch.Tensor, # targets, on the same device
                  bs:int=128, # batch size (the last batch may be smaller)
                  shuffle:bool=False, # reshuffle at the start of every pass?
-                 generator:torch.Generator|None=None, # for `randperm` (on the tensors' device); None: the global one
+                 generator:torch.Generator|None=None, # for randperm (on the tensors' device); None: the global one
                 ):
         assert len(x) == len(y), f"x has {len(x)} samples but y has {len(y)}"
         self.x, self.y, self.bs, self.shuffle, self.generator = x, y, bs, shuffle, generator
@@ -164,12 +164,12 @@ class TensorLoader:
             yield self.x[j], self.y[j]
 
 # %% ../nbs/00_data.ipynb #aa6893e3
-def fast_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (see `data_root`)
+def fast_loaders(root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                  bs:int=128, # training batch size
                  test_bs:int=1024, # test batch size (no gradients: large batches are cheaper)
-                 device:str|torch.device='cpu', # where the whole dataset lives, e.g. `get_device()` of `lenet5_nbdev.train`
+                 device:str|torch.device='cpu', # where the whole dataset lives, e.g. get_device() of lenet5_nbdev.train
                  download:bool=True, # download missing files?
-                 valid:int=0, # hold out the last `valid` training images and return them instead of the test set (0: the test set)
+                 valid:int=0, # hold out the last valid training images and return them instead of the test set (0: the test set)
                 ) -> tuple[TensorLoader, TensorLoader]:
     "The fast path: MNIST prepared once and kept on `device`; batches by indexing."
     train_ds, test_ds = mnist_datasets(root, download)
@@ -179,10 +179,10 @@ def fast_loaders(root:str|Path|None=None, # folder that contains `MNIST/raw/` (s
     return TensorLoader(x, y, bs=bs, shuffle=True), TensorLoader(xe, ye, bs=test_bs)
 
 # %% ../nbs/00_data.ipynb #f751f4c2
-def show_digits(ds, # a dataset of `(image, label)` pairs, e.g. from `mnist_datasets`
+def show_digits(ds, # a dataset of (image, label) pairs, e.g. from mnist_datasets
                 n:int=32, # number of digits, taken from the start
                 ncols:int=8, # digits per row
-                size:float=1.2, # inches per digit
+                size:float=1.0, # inches per digit
                ):
     "A grid of the first `n` digits of `ds`, titled with their labels."
     import matplotlib.pyplot as plt

@@ -33,7 +33,7 @@ class LeNet5(nn.Module):
             nn.Linear(120, 84), nn.ReLU(),
             nn.Linear(84, num_classes))
 
-    def forward(self, x:torch.Tensor): # a batch of images, shape `(N, 1, 32, 32)`, floating point
+    def forward(self, x:torch.Tensor): # a batch of images, shape (N, 1, 32, 32), floating point
         "Class scores (logits) `(N, num_classes)`; clear errors for bad inputs."
         if x.ndim != 4 or x.shape[1:] != (1, 32, 32): raise ValueError(_shape_message(x))
         if not x.is_floating_point():
@@ -41,7 +41,7 @@ class LeNet5(nn.Module):
         return self.net(x)
 
 # %% ../nbs/02_model.ipynb #d3beef26
-def layer_shapes(model:LeNet5, # a model with its layers in `model.net`
+def layer_shapes(model:LeNet5, # a model with its layers in model.net
                  input_shape:tuple=(1, 1, 32, 32), # shape of the batch to trace
                 ) -> Table:
     "Each layer of `model.net` and the shape of one sample after it."

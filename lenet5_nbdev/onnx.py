@@ -24,8 +24,8 @@ def _require(*modules):
                            f"pip install 'lenet5_nbdev[onnx]'")
 
 # %% ../nbs/11_onnx.ipynb #59b4afd6
-def export_onnx(model, # a LeNet-5 (any `nn.Module` taking `(N, 1, 32, 32)`)
-                path:str|Path, # the `.onnx` file to write (atomically)
+def export_onnx(model, # a LeNet-5 (any nn.Module taking (N, 1, 32, 32))
+                path:str|Path, # the .onnx file to write (atomically)
                ) -> Path:
     "Export `model` to ONNX: input `image` `(N, 1, 32, 32)`, output `logits`."
     _require('onnx', 'onnxscript')
@@ -42,16 +42,16 @@ def export_onnx(model, # a LeNet-5 (any `nn.Module` taking `(N, 1, 32, 32)`)
 # %% ../nbs/11_onnx.ipynb #eae695ab
 class OnnxModel:
     "An exported LeNet-5 run by onnxruntime on the CPU."
-    def __init__(self, path:str|Path): # an `.onnx` file written by `export_onnx`
+    def __init__(self, path:str|Path): # an .onnx file written by export_onnx
         _require('onnxruntime')
         import onnxruntime as ort
         self.session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    def __call__(self, x:np.ndarray, # float32 `(N, 1, 32, 32)`
+    def __call__(self, x:np.ndarray, # float32 (N, 1, 32, 32)
                 ) -> np.ndarray:
         "The logits `(N, classes)` for a preprocessed batch."
         return self.session.run(['logits'], {'image': np.ascontiguousarray(x, dtype=np.float32)})[0]
-    def predict(self, images:list, # paths, PIL images or arrays (see `lenet5_nbdev.preprocess.load_gray`)
-                min_confidence:float=MIN_CONFIDENCE, # answers below this are flagged `uncertain`
+    def predict(self, images:list, # paths, PIL images or arrays (see lenet5_nbdev.preprocess.load_gray)
+                min_confidence:float=MIN_CONFIDENCE, # answers below this are flagged uncertain
                ) -> list[dict]:
         "One `{'digit', 'confidence', 'probs', 'uncertain'}` per image."
         if not images: return []

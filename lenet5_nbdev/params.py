@@ -17,7 +17,7 @@ def _formula(m):
         return f"{kh}x{kw}x{m.in_channels}x{m.out_channels} + {m.out_channels}"
     return f"{m.in_features}x{m.out_features} + {m.out_features}"
 
-def param_table(model:nn.Module, # a model; rows come from its `Conv2d` and `Linear` layers
+def param_table(model:nn.Module, # a model; rows come from its Conv2d and Linear layers
                ) -> Table:
     "One row per conv or linear layer: weights, biases, formula, total; then a sum."
     rows = []
@@ -29,7 +29,7 @@ def param_table(model:nn.Module, # a model; rows come from its `Conv2d` and `Lin
     return Table(rows, ('layer', 'type', 'weights', 'biases', 'formula', 'parameters'))
 
 # %% ../nbs/03_params.ipynb #b59ec92a
-def param_counts(model:nn.Module, # a model with `Conv2d` and `Linear` layers
+def param_counts(model:nn.Module, # a model with Conv2d and Linear layers
                 ) -> dict:
     "Parameter counts of the convolutions, the linear layers and the whole model."
     count = lambda t: sum(p.numel() for m in model.modules() if isinstance(m, t) for p in m.parameters(recurse=False))

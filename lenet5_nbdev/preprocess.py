@@ -67,7 +67,7 @@ def _from_pil(img, name):
     elif img.mode in ('CMYK', 'YCbCr', 'LAB', 'HSV'): img = img.convert('RGB')
     return _from_array(np.asarray(img), name)
 
-def load_gray(src, # a path, a PIL image, or an array/tensor `(H, W)`, `(H, W, C)` or `(C, H, W)`
+def load_gray(src, # a path, a PIL image, or an array/tensor (H, W), (H, W, C) or (C, H, W)
              ) -> np.ndarray:
     "The image `src` as float64 grayscale `(H, W)` in [0, 1], transparency flattened."
     if isinstance(src, (str, Path)):
@@ -88,7 +88,7 @@ def load_gray(src, # a path, a PIL image, or an array/tensor `(H, W)`, `(H, W, C
     return _from_array(arr, _name(src))
 
 # %% ../nbs/09_preprocess.ipynb #00f7906b
-def preprocess(src, # a path, a PIL image, or an array/tensor (see `load_gray`)
+def preprocess(src, # a path, a PIL image, or an array/tensor (see load_gray)
               ) -> np.ndarray:
     "`src` as an MNIST-like digit: float32 `(1, 32, 32)`, light ink centred on black."
     g = load_gray(src)
@@ -118,14 +118,14 @@ def preprocess(src, # a path, a PIL image, or an array/tensor (see `load_gray`)
 # %% ../nbs/09_preprocess.ipynb #819ca27c
 MIN_CONFIDENCE = 0.6
 
-def softmax(logits:np.ndarray, # `(N, classes)` scores
+def softmax(logits:np.ndarray, # (N, classes) scores
            ) -> np.ndarray:
     "Row-wise softmax, computed stably in NumPy."
     z = np.exp(logits - logits.max(1, keepdims=True))
     return z / z.sum(1, keepdims=True)
 
 def prediction(probs, # one image's class probabilities, length 10
-               min_confidence:float=MIN_CONFIDENCE, # below this the answer is flagged `uncertain`
+               min_confidence:float=MIN_CONFIDENCE, # below this the answer is flagged uncertain
               ) -> dict:
     "`{'digit', 'confidence', 'probs', 'uncertain'}` for one image's probabilities."
     probs = [float(p) for p in probs]

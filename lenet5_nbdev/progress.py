@@ -4,6 +4,7 @@
 
 # %% ../nbs/08_progress.ipynb #39cce233
 from __future__ import annotations
+from importlib.util import find_spec
 from tqdm import tqdm as _tqdm_std
 from tqdm.auto import tqdm as _tqdm_auto
 
@@ -13,14 +14,14 @@ from .train import Callback
 __all__ = ['ProgressBar']
 
 # %% ../nbs/08_progress.ipynb #5c10bbbf
-def _bar(**kwargs):
-    "A tqdm bar: the notebook widget where Jupyter can show it, else the text one."
-    try: return _tqdm_auto(**kwargs)
-    except ImportError: return _tqdm_std(**kwargs)  # Jupyter without ipywidgets
+def _bar(file=None, **kwargs):
+    "A tqdm bar: the notebook widget where Jupyter can show it, else the text one (always the text one into `file`)."
+    if file is not None or find_spec('ipywidgets') is None: return _tqdm_std(file=file, **kwargs)  # no "IProgress not found"
+    return _tqdm_auto(**kwargs)
 
 class ProgressBar(Callback):
     "`fit` callback: a progress bar over each epoch's training batches."
-    def __init__(self, every:int=10, # advance the bar every `every` steps
+    def __init__(self, every:int=10, # advance the bar every every steps
                  disable:bool|None=None, # True: no bar; None: no bar when the output is not a terminal or notebook
                  file=None, # where the bar is drawn (default: stderr)
                 ):

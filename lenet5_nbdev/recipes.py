@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -34,7 +35,7 @@ class Recipe:
     label_smoothing:float=0. # cross-entropy label smoothing
     schedule:str='constant' # 'constant' or 'onecycle' (warm-up then cosine annealing, per step)
     warmup:float=0.25 # fraction of the steps spent warming up ('onecycle')
-    div:float=25. # 'onecycle' starts at `lr/div`
+    div:float=25. # 'onecycle' starts at lr/div
     degrees:float=0. # random rotation, up to this many degrees either way
     shift:float=0. # random translation, up to this fraction of the image either way
     scale:float=0. # random zoom by a factor in 1 ± scale
@@ -97,7 +98,7 @@ def train_recipe(recipe:str|Recipe, # a recipe or its name
                  epochs:int|None=None, # overrides the recipe's epochs
                  valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
                  cbs:list|tuple=(), # more callbacks for fit (progress bar, checkpoints...)
-                 log=print, # fit's per-epoch log; None for silence
+                 log:Callable|None=print, # fit's per-epoch log; None for silence
                 ) -> tuple[LeNet5, list[dict]]:
     "Train a new `LeNet5` with `recipe`; returns the model and `fit`'s history."
     r, device = get_recipe(recipe, epochs), get_device(device)

@@ -19,7 +19,7 @@ __all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'evaluate', 'Cal
            'format_epoch', 'train_step', 'fit', 'ChannelsLast', 'BFloat16', 'ResumeCheckpoint']
 
 # %% ../nbs/05_train.ipynb #fa5017f8
-def get_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', or a `torch.device`
+def get_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', or a torch.device
               ) -> torch.device:
     "The `torch.device` to use: 'auto' picks cuda, mps, then cpu."
     if isinstance(device, str) and device == 'auto':
@@ -44,12 +44,12 @@ def set_seed(seed:int, # seed for Python's, and torch's CPU and CUDA, random num
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 # %% ../nbs/05_train.ipynb #87d3a935
-def train_epoch(model:nn.Module, # the model, already on `device`
-                dl, # training batches `(xb, yb)`
-                loss_fn:Callable, # e.g. `nn.CrossEntropyLoss()`
-                opt:torch.optim.Optimizer, # optimizer over `model`'s parameters
-                device:torch.device, # where `model` lives
-                after_batch:Callable|None=None, # called as `after_batch(i, loss)` after each step
+def train_epoch(model:nn.Module, # the model, already on device
+                dl, # training batches (xb, yb)
+                loss_fn:Callable, # e.g. nn.CrossEntropyLoss()
+                opt:torch.optim.Optimizer, # optimizer over model's parameters
+                device:torch.device, # where model lives
+                after_batch:Callable|None=None, # called as after_batch(i, loss) after each step
                ) -> tuple[float, float]:
     "The tutorial's loop: one pass over `dl`; returns the mean loss and the accuracy."
     model.train()
@@ -69,9 +69,9 @@ def train_epoch(model:nn.Module, # the model, already on `device`
 
 # %% ../nbs/05_train.ipynb #a4e2661f
 def evaluate(model:nn.Module, # the model to evaluate
-             dl, # batches `(xb, yb)`, e.g. the test loader
-             loss_fn:Callable|None=None, # None: `nn.CrossEntropyLoss()`
-             device:torch.device|None=None, # None: the device of `model`'s parameters
+             dl, # batches (xb, yb), e.g. the test loader
+             loss_fn:Callable|None=None, # None: nn.CrossEntropyLoss()
+             device:torch.device|None=None, # None: the device of model's parameters
             ) -> tuple[float, float]:
     "Mean loss and accuracy (0-1) of `model` over `dl`, in inference mode."
     loss_fn = loss_fn or nn.CrossEntropyLoss()
@@ -90,6 +90,7 @@ def evaluate(model:nn.Module, # the model to evaluate
 # %% ../nbs/05_train.ipynb #6ec2b5fe
 class Callback:
     "Base class for `fit` callbacks: override any hook; each gets the run's state."
+    order = 0  # callbacks run by increasing order, then in the order given
     def before_fit(self, run): pass
     def before_epoch(self, run): pass
     def before_batch(self, run): pass
@@ -177,8 +178,9 @@ def fit(model:nn.Module, # the model to train (moved to the device)
     model.to(device)
     opt = opt_func(model.parameters()) if opt_func else torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     if not any(isinstance(cb, DivergenceCheck) for cb in cbs): cbs = [DivergenceCheck(), *cbs]
+    cbs = sorted(cbs, key=lambda cb: getattr(cb, 'order', 0))  # stable: equals keep the order given
     run = SimpleNamespace(model=model, opt=opt, loss_fn=loss_fn or nn.CrossEntropyLoss(), device=device, epochs=epochs,
-                          train_dl=train_dl, test_dl=test_dl, cbs=list(cbs), train_step=train_step, epoch=0, step=0,
+                          train_dl=train_dl, test_dl=test_dl, cbs=cbs, train_step=train_step, epoch=0, step=0,
                           history=[], first_epoch=1)
     _event(run, 'before_fit')  # a callback may restore a run: weights, optimizer, history, `run.first_epoch`
     for epoch in range(run.first_epoch, epochs + 1):
@@ -210,6 +212,7 @@ class BFloat16(Callback):
 # %% ../nbs/05_train.ipynb #e5f5eb69
 class ResumeCheckpoint(Callback):
     "Save a resume checkpoint after every epoch; with `resume`, continue from it."
+    order = 100  # after the other callbacks: restore once they are set up, save once they have updated
     def __init__(self, folder:str|Path, # the run folder (created if missing)
                  resume:bool=False, # first restore the run from the folder's resume.safetensors?
                 ):

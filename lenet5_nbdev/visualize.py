@@ -10,13 +10,14 @@ import matplotlib.pyplot as plt
 from torch import nn
 
 # %% auto #0
-__all__ = ['show_predictions', 'plot_history', 'get_preds', 'confusion_matrix', 'plot_confusion', 'show_mistakes']
+__all__ = ['show_predictions', 'plot_history', 'get_preds', 'confusion_matrix', 'plot_confusion', 'show_mistakes', 'feature_maps',
+           'show_filters', 'show_feature_maps']
 
 # %% ../nbs/06_visualize.ipynb #e34191a8
 def show_predictions(model:nn.Module, # a trained model
-                     ds, # a dataset of `(image, label)` pairs, e.g. the MNIST test set
-                     n:int=8, # how many images, from the start of `ds`
-                     size:float=1.5, # inches per image
+                     ds, # a dataset of (image, label) pairs, e.g. the MNIST test set
+                     n:int=8, # how many images, from the start of ds
+                     size:float=1.0, # inches per image
                     ):
     "The first `n` images of `ds`, titled with prediction (`P`) and truth (`T`)."
     xs, ys = zip(*(ds[i] for i in range(n)))
@@ -33,12 +34,12 @@ def show_predictions(model:nn.Module, # a trained model
     return fig
 
 # %% ../nbs/06_visualize.ipynb #daddc1b6
-def plot_history(history:list[dict], # what `fit` returns: one dict per epoch
+def plot_history(history:list[dict], # what fit returns: one dict per epoch
                  title:str|None=None, # figure title
                 ):
     "Loss and accuracy per epoch, training and test, side by side."
     ep = [h['epoch'] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
     for ax, key, label in ((ax1, 'loss', 'loss'), (ax2, 'acc', 'accuracy (%)')):
         scale = 100 if key == 'acc' else 1
         for split in ('train', 'test'):
@@ -50,7 +51,7 @@ def plot_history(history:list[dict], # what `fit` returns: one dict per epoch
 
 # %% ../nbs/06_visualize.ipynb #37a67816
 def get_preds(model:nn.Module, # the model to run
-              dl, # batches `(xb, yb)`
+              dl, # batches (xb, yb)
              ) -> tuple[torch.Tensor, torch.Tensor]:
     "Softmax probabilities and targets of `model` over `dl`, on the CPU."
     device = next(model.parameters()).device
@@ -63,8 +64,8 @@ def get_preds(model:nn.Module, # the model to run
     return torch.cat(probs), torch.cat(targets)
 
 # %% ../nbs/06_visualize.ipynb #44ace9cc
-def confusion_matrix(preds:torch.Tensor, # predicted classes `(N,)`, or probabilities `(N, classes)`
-                     targets:torch.Tensor, # true classes `(N,)`
+def confusion_matrix(preds:torch.Tensor, # predicted classes (N,), or probabilities (N, classes)
+                     targets:torch.Tensor, # true classes (N,)
                      num_classes:int=10, # number of classes
                     ) -> torch.Tensor:
     "Counts `cm[true, predicted]` as a `(num_classes, num_classes)` integer tensor."
@@ -72,7 +73,7 @@ def confusion_matrix(preds:torch.Tensor, # predicted classes `(N,)`, or probabil
     return torch.bincount(targets*num_classes + preds, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 # %% ../nbs/06_visualize.ipynb #9c2f457d
-def plot_confusion(cm:torch.Tensor, # from `confusion_matrix`
+def plot_confusion(cm:torch.Tensor, # from confusion_matrix
                    title:str='Confusion matrix (rows: true, columns: predicted)', # figure title
                   ):
     "The confusion matrix as a heat map with counts; the diagonal dimmed."
@@ -89,12 +90,12 @@ def plot_confusion(cm:torch.Tensor, # from `confusion_matrix`
     return fig
 
 # %% ../nbs/06_visualize.ipynb #d135da08
-def show_mistakes(ds, # the dataset `probs` was computed on, in the same order
-                  probs:torch.Tensor, # probabilities `(N, classes)` from `get_preds`
-                  targets:torch.Tensor, # true classes `(N,)`
+def show_mistakes(ds, # the dataset probs was computed on, in the same order
+                  probs:torch.Tensor, # probabilities (N, classes) from get_preds
+                  targets:torch.Tensor, # true classes (N,)
                   k:int=16, # how many mistakes
                   ncols:int=8, # images per row
-                  size:float=1.5, # inches per image
+                  size:float=1.0, # inches per image
                  ):
     "The `k` most confident wrong predictions, with prediction and truth."
     conf, pred = probs.max(1)
@@ -107,4 +108,69 @@ def show_mistakes(ds, # the dataset `probs` was computed on, in the same order
         ax.imshow(ds[i][0].squeeze(0), cmap='gray')
         ax.set_title(f"P:{int(pred[i])} {conf[i]:.0%}\nT:{int(targets[i])}", fontsize=9)
     fig.tight_layout()
+    return fig
+
+# %% ../nbs/06_visualize.ipynb #a11ce5e1
+_STAGES = {'C1': 1, 'S2': 2, 'C3': 4, 'S4': 5}  # stage name -> index in `model.net` of its last layer
+
+def _one_image(x:torch.Tensor) -> torch.Tensor:
+    "`x` as a batch of one `(1, 1, 32, 32)`, or a ValueError that says what was expected."
+    if tuple(x.shape) not in ((1, 32, 32), (1, 1, 32, 32)):
+        raise ValueError(f"feature_maps expects one padded MNIST image of shape (1, 32, 32) or (1, 1, 32, 32), got {tuple(x.shape)}")
+    return x.reshape(1, 1, 32, 32)
+
+def feature_maps(model:nn.Module, # a LeNet5, its layers in model.net
+                 x:torch.Tensor, # one image, shape (1, 32, 32) or (1, 1, 32, 32)
+                ) -> dict[str, torch.Tensor]:
+    "The maps after C1, S2, C3 and S4 for one image, by stage name, on the CPU."
+    x, names = _one_image(x), {i: n for n, i in _STAGES.items()}
+    x, maps = x.to(next(model.parameters()).device), {}
+    model.eval()
+    with torch.no_grad():
+        for i, layer in enumerate(model.net[:max(names)+1]):
+            x = layer(x)
+            if i in names: maps[names[i]] = x[0].cpu()
+    return maps
+
+# %% ../nbs/06_visualize.ipynb #a11ce5e7
+def show_filters(model:nn.Module, # a LeNet5, its first layer model.net[0]
+                 size:float=1.2, # inches per filter
+                ) -> plt.Figure:
+    "C1's 5x5 filters side by side, red positive and blue negative."
+    w = model.net[0].weight.detach().cpu()[:, 0]
+    fig, axs = plt.subplots(1, len(w), figsize=(len(w)*size, size*1.45), squeeze=False)
+    for i, (ax, f) in enumerate(zip(axs[0], w)):
+        v = f.abs().max().item()
+        ax.imshow(f, cmap='RdBu_r', vmin=-v, vmax=v)
+        ax.set_title(f"{i}: ±{v:.2f}", fontsize=9); ax.axis('off')
+    fig.suptitle(f"C1: {len(w)} filters, 5x5 (red positive, blue negative, each on its own scale)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/06_visualize.ipynb #a11ce5eb
+_HOW = {'C1': 'after ReLU', 'S2': 'C1 average-pooled', 'C3': 'after ReLU', 'S4': 'C3 average-pooled'}
+
+def show_feature_maps(model:nn.Module, # a LeNet5, its layers in model.net
+                      x:torch.Tensor, # one image, shape (1, 32, 32) or (1, 1, 32, 32)
+                      size:float=1.0, # inches per map; the figure is 8 maps wide
+                      shared_scale:bool=False, # one gray scale per stage, not one per map
+                     ) -> plt.Figure:
+    "The input and its maps after C1, S2, C3 and S4, 8 maps to a row."
+    maps, ncols = feature_maps(model, x), 8
+    rows = {k: -(-len(m)//ncols) for k, m in maps.items()}
+    heights = [h for k in maps for h in [0.2] + [1]*rows[k]]  # a thin title row above each stage
+    fig = plt.figure(figsize=(ncols*size, sum(heights)*size))
+    gs, r = fig.add_gridspec(len(heights), ncols, height_ratios=heights), 0
+    for k, m in maps.items():
+        c, h, w = m.shape
+        off = ncols - c if c < ncols else 0  # C1 and S2 right-aligned: the input goes at the left
+        t = fig.add_subplot(gs[r, :]); t.axis('off')
+        t.text(off/ncols, 0, f"{k}: {c} maps, {h}x{w} ({_HOW[k]})", fontsize=10, transform=t.transAxes)
+        if k == 'C1': t.text(0, 0, "input, 32x32", fontsize=10, transform=t.transAxes)
+        for i in range(rows[k]*ncols):
+            ax = fig.add_subplot(gs[r+1+i//ncols, i%ncols]); ax.axis('off')
+            if k == 'C1' and i == 0: ax.imshow(_one_image(x)[0, 0].cpu(), cmap='gray')
+            if 0 <= i-off < c: ax.imshow(m[i-off], cmap='gray', vmin=0, vmax=(m if shared_scale else m[i-off]).max().item() or 1)
+        r += 1 + rows[k]
+    fig.tight_layout(h_pad=0.2, w_pad=0.2)
     return fig

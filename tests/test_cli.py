@@ -1,12 +1,12 @@
-"""`lenet5_train` as a user runs it: a subprocess of the installed console script."""
+"""The commands as a user runs them: subprocesses of the installed console scripts."""
 import json, os, subprocess
 from pathlib import Path
 import pytest
 from conftest import script
 
-def run(*args, env=None, timeout=600, cmd='lenet5_train'):
+def run(*args, env=None, timeout=600, cmd='lenet5_train', cwd=None):
     return subprocess.run([script(cmd), *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, **(env or {})}, cwd=cwd)
 
 def test_train_one_epoch(tmp_path):
     if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to train on')
@@ -150,26 +150,61 @@ def checkpoints(tmp_path):
     ('lenet5_predict', 'other.safetensors', 'holds a ResNet18 model')])
 def test_bad_checkpoint(checkpoints, images, cmd, name, expect):
     ckpt = str(checkpoints/name)
-    args = {'lenet5_eval': [ckpt], 'lenet5_export': [ckpt, '--onnx', str(checkpoints/'m.onnx')],
+    args = {'lenet5_eval': ['--model', ckpt], 'lenet5_export': ['--model', ckpt, '--onnx', str(checkpoints/'m.onnx')],
             'lenet5_predict': ['--model', ckpt, str(images/'one.png')]}[cmd]
     r = run(*args, cmd=cmd)
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr.startswith(f'{cmd}: error: ') and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr
     assert not (checkpoints/'m.onnx').exists()
 
+def test_predict_nan_checkpoint(tmp_path, images):
+    "A checkpoint whose weights hold NaN (a diverged run): refused with one line, exit 2, nothing predicted."
+    import torch
+    from lenet5_nbdev.model import LeNet5
+    from lenet5_nbdev.checkpoint import save_checkpoint
+    model = LeNet5()
+    with torch.no_grad(): model.net[0].weight[0, 0, 0, 0] = float('nan')
+    bad = save_checkpoint(model, tmp_path/'bad.safetensors')
+    r = run('--model', str(bad), str(images/'one.png'), cmd='lenet5_predict')
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert r.stdout == '' and r.stderr.count('\n') == 1 and 'Traceback' not in r.stderr, r.stderr
+    assert r.stderr == (f"lenet5_predict: error: {bad}: net.0.weight holds NaN: "
+                        f"expected finite weights (the run that saved them diverged?)\n"), r.stderr
+
+def test_predict_model_names(tmp_path):
+    "--model: a bundled name wins over a folder of that name; ./name is the folder, with its own threshold."
+    import numpy as np
+    from PIL import Image
+    from lenet5_nbdev.checkpoint import save_checkpoint
+    from lenet5_nbdev.predict import bundled_model
+    Image.fromarray((np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)).save(tmp_path/'noise.png')
+    save_checkpoint(bundled_model('tutorial')[0], tmp_path/'tutorial', dict(recipe='mine', uncertain_below=0.05))
+    answers = {}
+    for model, extra in [('tutorial', []), ('./tutorial', []), ('./tutorial', ['--threshold', '0.9']), (None, [])]:
+        r = run(*(['--model', model] if model else []), *extra, 'noise.png', cmd='lenet5_predict', cwd=tmp_path)
+        assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr
+        answers[model, tuple(extra)] = r.stdout, 'low confidence' in r.stderr
+    assert answers['tutorial', ()][0] == answers['./tutorial', ()][0]  # the same weights, and the same answer...
+    assert answers['tutorial', ()][1] and not answers['./tutorial', ()][1]  # ...flagged below 0.6 (bundled), not below 0.05
+    assert answers['./tutorial', ('--threshold', '0.9')][1]  # --threshold overrides the checkpoint's own
+    r = run('--model', 'best', 'noise.png', cmd='lenet5_predict', cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr == ("lenet5_predict: error: best is neither a bundled model nor a file or folder: "
+                                              "expected one of tuned, tutorial, or a checkpoint path\n"), r.stderr
+
 def test_eval():
     if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to evaluate on')
-    from lenet5_nbdev.predict import bundled_weights
-    r = run(str(bundled_weights()), '--device', 'cpu', cmd='lenet5_eval')
+    r = run('--model', 'tutorial', '--device', 'cpu', cmd='lenet5_eval')
     assert r.returncode == 0, r.stderr
-    assert 'test accuracy 98.78% (9,878 of 10,000)' in r.stdout
+    assert r.stdout.startswith('tutorial (bundled): test accuracy 98.78% (9,878 of 10,000)'), r.stdout
     rows = r.stdout.splitlines()[2:]
     assert len(rows) == 10 and sum(int(v) for row in rows for v in row.split()[1:]) == 10_000
+    r = run('--device', 'cpu', cmd='lenet5_eval')  # the default: the tuned model
+    assert r.returncode == 0 and r.stdout.startswith('tuned (bundled): test accuracy '), r.stderr
 
 def test_export(tmp_path, images):
     from lenet5_nbdev.predict import bundled_weights
     out = tmp_path/'lenet5.onnx'
-    r = run(str(bundled_weights()), '--onnx', str(out), cmd='lenet5_export')
+    r = run('--model', str(bundled_weights('tutorial')), '--onnx', str(out), cmd='lenet5_export')
     assert r.returncode == 0, r.stderr
     diff = float(r.stdout.rsplit(':', 1)[1])
     assert diff < 1e-4 and out.stat().st_size > 200_000
@@ -177,7 +212,7 @@ def test_export(tmp_path, images):
     assert OnnxModel(out).predict([images/'one.png'])[0]['digit'] == 1
     for args, expect in [([], '--onnx: expected'), (['--onnx', str(tmp_path)], 'is a folder'),
                          (['--onnx', str(tmp_path/'no'/'m.onnx')], 'does not exist')]:
-        r = run(str(bundled_weights()), *args, cmd='lenet5_export')
+        r = run(*args, cmd='lenet5_export')  # the default model: tuned
         assert r.returncode == 2 and expect in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_bench(tmp_path):

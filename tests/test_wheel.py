@@ -8,7 +8,8 @@ def test_wheel_install_and_predict(tmp_path):
     subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '-q', '-w', str(dist), str(ROOT)], check=True)
     wheel = next(dist.glob('lenet5_nbdev-*.whl'))
     import zipfile
-    assert 'lenet5_nbdev/weights/lenet5.safetensors' in zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {'lenet5_nbdev/weights/tutorial.safetensors', 'lenet5_nbdev/weights/tuned.safetensors'} <= set(names), names
     env = tmp_path/'venv'
     venv.create(env, with_pip=True)
     py = env/'bin'/'python'
@@ -23,7 +24,7 @@ def test_wheel_install_and_predict(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split('\t')[:2] == [str(tmp_path/'one.png'), '1']
     # the base install has no ONNX packages: lenet5_export says which extra to install, in one line, exit 2
-    export = [str(env/'bin'/'lenet5_export'), str(ROOT/'lenet5_nbdev'/'weights'/'lenet5.safetensors'), '--onnx', str(tmp_path/'m.onnx')]
+    export = [str(env/'bin'/'lenet5_export'), '--model', 'tutorial', '--onnx', str(tmp_path/'m.onnx')]
     r = subprocess.run(export, capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
     assert r.stderr.strip().splitlines() == ["lenet5_export: error: onnx, onnxscript not installed: ONNX export and serving need "
