@@ -164,7 +164,7 @@ def main():
             msg = "site: npm is not on PATH: the demo page needs onnxruntime-web from npm (install Node.js, then npm ci)"
             if write or strict: sys.exit(msg)
             print(msg + "; the site checks are skipped"); return
-        subprocess.run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(['npm', 'ci', '--ignore-scripts', '--no-audit', '--no-fund'], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     v = versions()
     if write:
         t = time.perf_counter(); render(ROOT)
