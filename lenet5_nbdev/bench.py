@@ -47,9 +47,10 @@ def inference_throughput(model:nn.Module, # model to run, on device
             _sync(device); n += 10
         return n * bs / (time.perf_counter() - start)
 
-# %% ../nbs/07_benchmark.ipynb #30e44293
+# %% ../nbs/07_benchmark.ipynb #23e95cf9
 VARIANTS = {'bf16': BFloat16, 'channels_last': ChannelsLast}  # the fast-path variants `benchmark` can time
 
+# %% ../nbs/07_benchmark.ipynb #30e44293
 class _EpochTimer(Callback):
     "Seconds of each training pass (the device synchronised at both ends), evaluation excluded."
     def before_epoch(self, run): _sync(run.device); self.start = time.perf_counter()

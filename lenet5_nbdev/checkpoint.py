@@ -19,9 +19,10 @@ from .model import LeNet5
 __all__ = ['CHECKPOINT_NAME', 'RESUME_NAME', 'CheckpointError', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint',
            'save_resume', 'load_resume']
 
-# %% ../nbs/04_checkpoint.ipynb #48065bb6
+# %% ../nbs/04_checkpoint.ipynb #0659a110
 CHECKPOINT_NAME = 'model.safetensors'
 
+# %% ../nbs/04_checkpoint.ipynb #48065bb6
 class CheckpointError(ValueError):
     "A path that is not a usable LeNet-5 checkpoint; the message says why."
 
@@ -91,9 +92,10 @@ def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that hol
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta
 
-# %% ../nbs/04_checkpoint.ipynb #b44c65c2
+# %% ../nbs/04_checkpoint.ipynb #2464ca28
 RESUME_NAME = 'resume.safetensors'
 
+# %% ../nbs/04_checkpoint.ipynb #b44c65c2
 def _rng_state():
     state = dict(torch=torch.get_rng_state(), python=random.getstate())
     if torch.cuda.is_available(): state['cuda'] = torch.cuda.get_rng_state_all()

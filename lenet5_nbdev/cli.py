@@ -68,9 +68,10 @@ def _out_file(path, flag):
     if not p.parent.exists(): raise CLIError(f"{flag} {p}: folder {p.parent} does not exist")
     return p
 
-# %% ../nbs/99_cli.ipynb #098e3d79
+# %% ../nbs/99_cli.ipynb #f3f436d4
 RUN_NAME = 'run.json'  # what a run folder was started with: recipe and seed
 
+# %% ../nbs/99_cli.ipynb #098e3d79
 def _run_settings(resume, recipe, seed):
     "This run's recipe and seed: as given, or for `--resume` those it was started with."
     if not resume: return dict(recipe=recipe or 'tutorial', seed=seed)

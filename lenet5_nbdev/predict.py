@@ -19,10 +19,11 @@ from .preprocess import preprocess, prediction, MIN_CONFIDENCE
 __all__ = ['BUNDLED', 'DEFAULT_MODEL', 'THRESHOLD_KEY', 'bundled_weights', 'bundled_model', 'load_model', 'confidence_threshold',
            'classify', 'predict', 'calibrate_threshold']
 
-# %% ../nbs/10_predict.ipynb #153e22b3
+# %% ../nbs/10_predict.ipynb #0513e976
 BUNDLED = ('tuned', 'tutorial')  # the checkpoints that ship with the package, in lenet5_nbdev/weights/
 DEFAULT_MODEL = 'tuned'
 
+# %% ../nbs/10_predict.ipynb #153e22b3
 def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned or tutorial
                    ) -> Path:
     "Path of the bundled checkpoint `name`."
@@ -50,9 +51,10 @@ def load_model(model:str|Path|None=None, # tuned or tutorial (a name wins over a
                               f"expected one of {', '.join(BUNDLED)}, or a checkpoint path")
     return load_checkpoint(model, device)
 
-# %% ../nbs/10_predict.ipynb #8f6dc71d
+# %% ../nbs/10_predict.ipynb #518d6cd8
 THRESHOLD_KEY = 'uncertain_below'  # metadata key of a checkpoint's calibrated confidence threshold
 
+# %% ../nbs/10_predict.ipynb #8f6dc71d
 def confidence_threshold(meta:dict, # a checkpoint's metadata (from load_checkpoint or load_model)
                         ) -> float:
     "The model's calibrated threshold from its metadata, else `MIN_CONFIDENCE`."

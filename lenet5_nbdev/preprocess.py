@@ -12,9 +12,10 @@ from PIL import Image, UnidentifiedImageError
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MIN_CONFIDENCE', 'ImageError', 'load_gray', 'preprocess', 'softmax', 'prediction']
 
-# %% ../nbs/09_preprocess.ipynb #0a15a1b9
+# %% ../nbs/09_preprocess.ipynb #ea578f9d
 MAX_PIXELS = 40_000_000  # a 6,000 x 6,000 photo is fine; a decompression bomb is not
 
+# %% ../nbs/09_preprocess.ipynb #0a15a1b9
 class ImageError(ValueError):
     "An input that cannot be read as a digit image; the message says why."
 
@@ -115,9 +116,10 @@ def preprocess(src, # a path, a PIL image, or an array/tensor (see load_gray)
     out[2 + t0:2 + t1, 2 + l0:2 + l1] = g[t0 - top:t1 - top, l0 - left:l1 - left]
     return out[None]
 
-# %% ../nbs/09_preprocess.ipynb #819ca27c
+# %% ../nbs/09_preprocess.ipynb #408e2fea
 MIN_CONFIDENCE = 0.6
 
+# %% ../nbs/09_preprocess.ipynb #819ca27c
 def softmax(logits:np.ndarray, # (N, classes) scores
            ) -> np.ndarray:
     "Row-wise softmax, computed stably in NumPy."

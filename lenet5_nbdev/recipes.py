@@ -58,7 +58,7 @@ class Recipe:
         return ([OneCycle(self.lr, self.warmup, self.div)] if self.schedule == 'onecycle' else []) + \
                ([ChannelsLast()] if self.channels_last and get_device(device).type == 'cpu' else [])
 
-# %% ../nbs/14_recipes.ipynb #643f81f4
+# %% ../nbs/14_recipes.ipynb #58dfd012
 RECIPES = {
     'tutorial': Recipe('tutorial'),  # the tutorial: SGD lr 0.02 momentum 0.9, batch 128, 10 epochs
     'tuned': Recipe('tuned', epochs=30, lr=0.1, nesterov=True, weight_decay=5e-4, label_smoothing=0.1, schedule='onecycle',
@@ -67,6 +67,7 @@ RECIPES = {
                    channels_last=True),
 }
 
+# %% ../nbs/14_recipes.ipynb #643f81f4
 def get_recipe(name:str|Recipe, # a name from RECIPES, or a Recipe
                epochs:int|None=None, # overrides the recipe's epochs (its schedule is squeezed or stretched)
               ) -> Recipe:
@@ -75,9 +76,10 @@ def get_recipe(name:str|Recipe, # a name from RECIPES, or a Recipe
     r = name if isinstance(name, Recipe) else RECIPES[name]
     return r if epochs is None else replace(r, epochs=epochs)
 
-# %% ../nbs/14_recipes.ipynb #afe1e956
+# %% ../nbs/14_recipes.ipynb #ce736d3f
 VALID_SIZE = 5_000  # the last 5,000 training images: the validation split
 
+# %% ../nbs/14_recipes.ipynb #afe1e956
 def recipe_loaders(recipe:str|Recipe, # a recipe or its name
                    root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                    device:str|torch.device='cpu', # where the images live and are augmented

@@ -76,9 +76,10 @@ def run_record(settings:dict, # what was run: recipe, hyper-parameters, seed...
     acc = dict(test_acc=history[-1]['test_acc']) if history else {}
     return dict(settings, **acc, **extra, **run_info(device)) | (dict(history=history) if history else {})
 
-# %% ../nbs/01_records.ipynb #9ef4a374
+# %% ../nbs/01_records.ipynb #ed38c71f
 RECORD_ENV = 'LENET5_RECORD'  # set to 1 to let `record` cells write results (see `make record`)
 
+# %% ../nbs/01_records.ipynb #9ef4a374
 def recording() -> bool:
     "True when `LENET5_RECORD=1`: only then do `record` cells write files."
     return os.environ.get(RECORD_ENV) == '1'

@@ -100,11 +100,13 @@ class Callback:
     def after_epoch(self, run): pass
     def after_fit(self, run): pass
 
+# %% ../nbs/05_train.ipynb #5bb066cf
+MAX_LOSS = 50.  # 20x the cross-entropy of a uniform guess over 10 classes (ln 10 = 2.3): no batch of a working run gets there
+
 # %% ../nbs/05_train.ipynb #0197938d
 class TrainingDiverged(RuntimeError):
     "The training loss became NaN, infinite or absurdly large."
 
-MAX_LOSS = 50.  # 20x the cross-entropy of a uniform guess over 10 classes (ln 10 = 2.3): no batch of a working run gets there
 
 def _healthy(loss): return bool(torch.isfinite(loss) & (loss < MAX_LOSS))  # one host sync
 

@@ -8,7 +8,7 @@ The check renders the working tree's files (tracked and untracked, not ignored) 
 writes docs/ or README.md. The byte-for-byte comparison with the committed site runs only when the Quarto and pandoc
 versions equal those in tools/site_versions.json (other versions render other bytes); the checks run always:
 a page for every notebook, every local link and anchor resolves, no machine paths, tracebacks or warnings in
-outputs, an API entry for every exported name, output images kept inside the text column.
+outputs, an API entry for every exported name (a heading; for a constant, its `#| exports` cell), output images kept inside the text column.
 Without Quarto it says how to get it in one line and skips, unless LENET5_STRICT=1 (set by .ci/run): then it fails.
 """
 import configparser, importlib, json, os, re, shutil, subprocess, sys, tempfile, time
@@ -35,6 +35,7 @@ def versions() -> dict:
 def render(root:Path):
     "README.md (nbdev_readme) and docs/ (nbdev_docs, then the demo page's runtime) for the project at `root`."
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    shutil.rmtree(root/'_proc', ignore_errors=True)  # Quarto's cache there would keep the figures of cells that moved
     for cmd in ('nbdev_readme', 'nbdev_docs'):
         r = subprocess.run([str(BIN/cmd)], cwd=root, env=env, capture_output=True, text=True)
         if r.returncode: sys.exit(f"site: {cmd} failed (exit {r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
@@ -92,6 +93,14 @@ class _Page(HTMLParser):
 MACHINE = re.compile(r'(?<![\w.])/(?:tmp|root|home|Users|private/var|var/folders)/|[A-Z]:\\Users\\')
 WARN = re.compile(r'Traceback \(most recent call last\)|\b\w*Warning\b|IProgress not found')
 
+def _parse(p:Path) -> _Page:
+    pg = _Page(); pg.html = p.read_text(encoding='utf-8'); pg.feed(pg.html); return pg
+
+def default_exp(nb:Path) -> str|None:
+    "The module notebook `nb` exports (its `#| default_exp`), if any."
+    for cell in json.loads(nb.read_text())['cells']:
+        if m := re.match(r'#\|\s*default_exp\s+(\S+)', ''.join(cell['source'])): return m.group(1)
+
 def page_of(nb:Path, proc:Path) -> str:
     "The HTML page nbdev makes of notebook `nb` (its `output-file`)."
     cells = json.loads((proc/nb.name).read_text())['cells']
@@ -107,10 +116,7 @@ def check(site:Path, proc:Path) -> list[str]:
     pages_of = {nb.stem: page_of(nb, proc) for nb in nbs}
     for nb, page in pages_of.items():
         if not (site/page).is_file(): errs.append(f"nbs/{nb}.ipynb has no page ({page} is missing)")
-    parsed = {}
-    for p in sorted(site.rglob('*.html')):
-        if 'site_libs' in p.parts: continue
-        pg = _Page(); pg.feed(p.read_text(encoding='utf-8')); parsed[p] = pg
+    parsed = {p: _parse(p) for p in sorted(site.rglob('*.html')) if 'site_libs' not in p.parts}
     for p, pg in parsed.items():
         rel = p.relative_to(site).as_posix()
         for link in pg.links:
@@ -123,10 +129,9 @@ def check(site:Path, proc:Path) -> list[str]:
             if target.is_dir(): target = target/'index.html'
             if not target.exists(): errs.append(f"{rel}: broken link {link}"); continue
             if u.fragment and target.suffix == '.html':
-                tp = parsed.get(target)
-                if tp is None: tp = _Page(); tp.feed(target.read_text(encoding='utf-8')); parsed[target] = tp
+                tp = parsed.get(target) or _parse(target)
                 if unquote(u.fragment) not in tp.ids: errs.append(f"{rel}: link {link} points to no anchor")
-        html = p.read_text(encoding='utf-8')
+        html = pg.html
         for m in re.finditer(r'<code[^>]*>((?:(?!</code>).)*?\]\(https?://[^)]*\))', html, re.S):
             errs.append(f"{rel}: a Markdown link shows as text inside code: {re.sub('<[^>]+>', '', m.group(1))[-100:]!r}")
         for bad in ('NoneType=', 'builtin_function_or_method'):
@@ -137,18 +142,14 @@ def check(site:Path, proc:Path) -> list[str]:
             if MACHINE.search(text): errs.append(f"{rel}: machine path in an output: {MACHINE.search(text).group(0)!r} in {text.strip()[:120]!r}")
             if 'cell-output-error' in cls or WARN.search(text) or ('stderr' in cls and re.search('warn', text, re.I)):
                 errs.append(f"{rel}: traceback or warning in an output: {text.strip()[:160]!r}")
-    sys.path.insert(0, str(ROOT))
     for nb in nbs:
-        m = re.search(r'^#\|\s*default_exp\s+(\S+)', (ROOT/'nbs'/nb.name).read_text().replace('\\n', '\n'), re.M)
-        page = site/pages_of[nb.stem]
-        if not m or not page.is_file(): continue
-        mod = importlib.import_module(f"{c['lib_name']}.{m.group(1)}")
-        pg = parsed[page]
-        html = page.read_text(encoding='utf-8')
+        exp, page = default_exp(nb), site/pages_of[nb.stem]
+        if not exp or not page.is_file(): continue
+        pg, mod = parsed[page], importlib.import_module(f"{c['lib_name']}.{exp}")
         for name in mod.__all__:
-            obj = getattr(mod, name)
-            entry = name in pg.headings if callable(obj) else re.search(rf'\b{re.escape(name)}</span>\s*<span class="op">=</span>|\b{re.escape(name)}\s*=', html)
-            if not entry: errs.append(f"{pages_of[nb.stem]}: {m.group(1)}.{name} has no API entry")
+            entry = name in pg.headings if callable(getattr(mod, name)) else \
+                    re.search(rf'\b{re.escape(name)}(?:</span>)?\s*(?:<span class="op">)?=', pg.html)  # its exports cell
+            if not entry: errs.append(f"{pages_of[nb.stem]}: {exp}.{name} has no API entry")
     css = (site/'styles.css').read_text() if (site/'styles.css').exists() else ''
     if not re.search(r'img[^{}]*\{[^}]*max-width:\s*100%', css): errs.append("styles.css: no `img { max-width: 100% }` rule keeps output images inside the column")
     return errs
