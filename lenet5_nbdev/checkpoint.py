@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_checkpoint.ipynb #ea7a9940
 from __future__ import annotations
-import json, random
+import json
 from pathlib import Path
 
 import torch
@@ -16,8 +16,7 @@ from .records import write_atomic
 from .model import LeNet5
 
 # %% auto #0
-__all__ = ['CHECKPOINT_NAME', 'RESUME_NAME', 'CheckpointError', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint',
-           'save_resume', 'load_resume']
+__all__ = ['CHECKPOINT_NAME', 'CheckpointError', 'save_checkpoint', 'checkpoint_path', 'load_checkpoint']
 
 # %% ../nbs/04_checkpoint.ipynb #0659a110
 CHECKPOINT_NAME = 'model.safetensors'
@@ -91,85 +90,3 @@ def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that hol
     model = LeNet5(num_classes)
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta
-
-# %% ../nbs/04_checkpoint.ipynb #2464ca28
-RESUME_NAME = 'resume.safetensors'
-
-# %% ../nbs/04_checkpoint.ipynb #b44c65c2
-def _rng_state():
-    state = dict(torch=torch.get_rng_state(), python=random.getstate())
-    if torch.cuda.is_available(): state['cuda'] = torch.cuda.get_rng_state_all()
-    return state
-
-def _stateful(run):
-    "The callbacks in `run.cbs` with state to save, by key: `<ClassName>.<i>`."
-    seen, out = {}, {}
-    for cb in run.cbs:
-        if not (hasattr(cb, 'state_dict') and hasattr(cb, 'load_state_dict')): continue
-        name = type(cb).__name__; seen[name] = seen.get(name, -1) + 1
-        out[f'{name}.{seen[name]}'] = cb
-    return out
-
-def save_resume(run, # fit's run state after an epoch (run.model, run.opt, run.epoch, run.history)
-                folder:str|Path, # the run folder
-               ) -> Path:
-    "Write `folder/resume.safetensors`: weights, optimizer, callbacks, history, RNGs."
-    tensors = {f'model.{k}': v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}
-    opt = run.opt.state_dict()
-    extra = {}
-    for i, st in opt['state'].items():
-        for k, v in st.items():
-            if torch.is_tensor(v): tensors[f'opt.{i}.{k}'] = v.detach().cpu().contiguous()
-            else: extra[f'{i}.{k}'] = v
-    cbs, cb_extra = _stateful(run), {}
-    for key, cb in cbs.items():
-        for k, v in cb.state_dict().items():
-            if torch.is_tensor(v): tensors[f'cb.{key}.{k}'] = v.detach().cpu().contiguous()
-            else: cb_extra[f'{key}.{k}'] = v
-    rng = _rng_state()
-    tensors['rng.torch'] = rng['torch']
-    for i, s in enumerate(rng.get('cuda', [])): tensors[f'rng.cuda.{i}'] = s
-    meta = dict(epoch=run.epoch, epochs=run.epochs, history=run.history, param_groups=opt['param_groups'],
-                opt_extra=extra, callbacks=list(cbs), cb_extra=cb_extra, python_rng=[rng['python'][0], list(rng['python'][1]), rng['python'][2]],
-                num_classes=run.model.net[-1].out_features)
-    path = Path(folder)/RESUME_NAME
-    return write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={'lenet5_resume': json.dumps(meta)}))
-
-# %% ../nbs/04_checkpoint.ipynb #7a624b11
-def load_resume(run, # fit's run state before the first epoch
-                folder:str|Path, # the run folder holding resume.safetensors
-               ):
-    "Restore what `save_resume` wrote into `run`, ready for the next epoch."
-    path = Path(folder)/RESUME_NAME
-    if not path.is_file(): raise CheckpointError(f"{path} does not exist: expected a run folder written by lenet5_train (or fit with ResumeCheckpoint)")
-    try:
-        with safe_open(str(path), framework='pt') as f: meta = json.loads((f.metadata() or {})['lenet5_resume'])
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, KeyError, ValueError) as e:
-        raise CheckpointError(f"{path} is not a resume checkpoint ({type(e).__name__}): expected resume.safetensors written by lenet5_train") from None
-    device = next(run.model.parameters()).device
-    try: run.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith('model.')})
-    except RuntimeError as e: raise CheckpointError(f"{path} does not fit this model: {str(e).splitlines()[0]}") from None
-    state = {}
-    for k, v in tensors.items():
-        if k.startswith('opt.'):
-            _, i, name = k.split('.', 2); state.setdefault(int(i), {})[name] = v.to(device)
-    for k, v in meta['opt_extra'].items():
-        i, name = k.split('.', 1); state.setdefault(int(i), {})[name] = v
-    run.opt.load_state_dict(dict(state=state, param_groups=meta['param_groups']))
-    cbs, saved = _stateful(run), meta.get('callbacks', [])
-    if sorted(cbs) != sorted(saved):
-        raise CheckpointError(f"{path} holds the state of callbacks {', '.join(saved) or 'none'}: expected those of this run "
-                              f"({', '.join(cbs) or 'none'}); resume with the callbacks the run was started with")
-    for key, cb in cbs.items():
-        pre = f'cb.{key}.'
-        state = {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
-        cb.load_state_dict(state | {k[len(key) + 1:]: v for k, v in meta['cb_extra'].items() if k.startswith(key + '.')})
-    torch.set_rng_state(tensors['rng.torch'])
-    cuda = [tensors[f'rng.cuda.{i}'] for i in range(len([k for k in tensors if k.startswith('rng.cuda.')]))]
-    if cuda and torch.cuda.is_available(): torch.cuda.set_rng_state_all(cuda)
-    v, s, g = meta['python_rng']; random.setstate((v, tuple(s), g))
-    run.history[:] = meta['history']
-    run.first_epoch = meta['epoch'] + 1
-    run.step = meta['epoch'] * len(run.train_dl)
-    return meta

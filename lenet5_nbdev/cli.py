@@ -4,10 +4,9 @@
 
 # %% ../nbs/99_cli.ipynb #f5b803ed
 from __future__ import annotations
-import re, sys, time
+import json, re, sys, time
 from contextlib import contextmanager
 from dataclasses import asdict
-from json import dumps, loads
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +15,17 @@ from fastcore.script import call_parse, store_true
 
 from .data import fast_loaders
 from .records import run_record, write_atomic, write_json
-from .checkpoint import save_checkpoint, checkpoint_path, RESUME_NAME
-from .train import get_device, ResumeCheckpoint, TrainingDiverged
-from .visualize import plot_history, get_preds, confusion_matrix
-from .bench import benchmark
+from .checkpoint import save_checkpoint, checkpoint_path
+from .train import get_device, get_preds, TrainingDiverged
+from .resume import ResumeCheckpoint, RESUME_NAME
+from .benchmark import benchmark
 from .progress import ProgressBar
 from .preprocess import preprocess, ImageError
-from .predict import BUNDLED, DEFAULT_MODEL, load_model, confidence_threshold, classify
+from .confidence import confidence_threshold
+from .predict import BUNDLED, DEFAULT_MODEL, load_model, classify
 from .onnx import export_onnx, OnnxModel, MissingExtra
 from .recipes import get_recipe, train_recipe
+# visualize (and with it pyplot, half a second) is imported by the commands that draw or count, not here
 
 # %% auto #0
 __all__ = ['RUN_NAME', 'CLIError', 'cli_errors', 'lenet5_train', 'lenet5_eval', 'lenet5_predict', 'lenet5_export', 'lenet5_bench']
@@ -78,7 +79,7 @@ def _run_settings(resume, recipe, seed):
     for name in (RESUME_NAME, RUN_NAME):
         if not (Path(resume)/name).is_file():
             raise CLIError(f"--resume {resume}: no {name} there: expected the --out folder of an earlier lenet5_train")
-    saved = loads((Path(resume)/RUN_NAME).read_text())
+    saved = json.loads((Path(resume)/RUN_NAME).read_text())
     if recipe is not None and recipe != saved['recipe']:
         raise CLIError(f"--recipe {recipe}: the run in {resume} was started with --recipe {saved['recipe']}: "
                        f"resume it with that recipe, or start a new run with another --out")
@@ -108,12 +109,13 @@ def lenet5_train(
             print(f"lenet5_train: interrupted; every completed epoch is saved in {out/RESUME_NAME}: "
                   f"continue with lenet5_train --resume {out}", file=sys.stderr)
             sys.exit(130)
-        wall = time.perf_counter() - start
+        wall = time.perf_counter() - start  # the whole run, data loading included
         record = run_record(dict(recipe=r.name) | {k: v for k, v in asdict(r).items() if k != 'name'} | dict(seed=settings['seed']),
                             history, dev, wall_seconds=round(wall, 1))
         save_checkpoint(model, out/'model.safetensors', {k: v for k, v in record.items() if k != 'history'})
         write_json(out/'history.json', history)
         import matplotlib; matplotlib.use('Agg')
+        from lenet5_nbdev.visualize import plot_history
         fig = plot_history(history, title=f"LeNet-5, {r.name} recipe, {r.epochs} epochs")
         write_atomic(out/'curves.png', lambda p: fig.savefig(p, format='png', dpi=100, bbox_inches='tight'))
         print(f"final test accuracy: {history[-1]['test_acc']:.2%} after {r.epochs} epochs ({wall:.0f} s on {dev.type})")
@@ -140,6 +142,7 @@ def lenet5_eval(
         dev = get_device(device)
         net, meta = load_model(model, dev)
         _, test_dl = fast_loaders(data, device=dev)
+        from lenet5_nbdev.visualize import confusion_matrix
         probs, targets = get_preds(net, test_dl)
         cm = confusion_matrix(probs, targets, net.net[-1].out_features)
         acc = cm.diag().sum().item() / cm.sum().item()
@@ -147,19 +150,21 @@ def lenet5_eval(
         print(_confusion_text(cm))
 
 # %% ../nbs/99_cli.ipynb #a4ae5e8d
+# fastcore < 1.15 declares argparse details with `Param`; later versions with `Annotated`
 _IMAGES_HELP = "image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)"
-try:  # fastcore < 1.15 declares argparse details with `Param`; later versions with `Annotated`
+try:
     from fastcore.script import Param
-    _Images = Param(_IMAGES_HELP, str, nargs='+')
+    ImageFiles = Param(_IMAGES_HELP, str, nargs='+')
 except ImportError:
     from typing import Annotated
-    _Images = Annotated[str, _IMAGES_HELP, {'nargs': '+'}]
+    ImageFiles = Annotated[str, _IMAGES_HELP, {'nargs': '+'}]
 
+# %% ../nbs/99_cli.ipynb #680ed07b
 @call_parse
 def lenet5_predict(
-    images:_Images, # image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)
+    images:ImageFiles, # image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)
     model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
-    json:store_true=False, # print a JSON list of {path, digit, confidence, probs, uncertain} instead of lines
+    jsonl:store_true=False, # print one JSON object per image and line, {path, digit, confidence, probs, uncertain}
     threshold:float=None, # flag answers below this confidence as possibly not a digit (default: the model's calibrated one)
 ):
     "Read the digit in each image with LeNet-5, preprocessed the MNIST way."
@@ -174,9 +179,7 @@ def lenet5_predict(
         results = [dict(path=p, **r) for (p, _), r in zip(good, classify([x for _, x in good], net, threshold))]
         for r in results:
             if r['uncertain']: print(f"lenet5_predict: warning: {r['path']}: low confidence ({r['confidence']:.0%}); it may not be a digit", file=sys.stderr)
-        if json: print(dumps(results, indent=1))
-        else:
-            for r in results: print(f"{r['path']}\t{r['digit']}\t{r['confidence']:.4f}")
+            print(json.dumps(r) if jsonl else f"{r['path']}\t{r['digit']}\t{r['confidence']:.4f}")
         if bad: sys.exit(2)
 
 # %% ../nbs/99_cli.ipynb #c42fea51
@@ -189,11 +192,12 @@ def lenet5_export(
     with cli_errors('lenet5_export'):
         if not onnx: raise CLIError("--onnx: expected the .onnx file to write")
         out = _out_file(onnx, '--onnx')
-        net, _ = load_model(model)
-        export_onnx(net, out)
+        net, meta = load_model(model)
+        export_onnx(net, out, confidence_threshold(meta))
         x = torch.rand(16, 1, 32, 32)
         with torch.inference_mode(): diff = np.abs(OnnxModel(out)(x.numpy()) - net(x).numpy()).max()
-        print(f"wrote {out} ({out.stat().st_size/1024:.0f} KB); max |onnxruntime - PyTorch| on a random batch: {diff:.1e}")
+        print(f"wrote {out} ({out.stat().st_size/1024:.0f} KB, uncertain below {confidence_threshold(meta):.3f}); "
+              f"max |onnxruntime - PyTorch| on a random batch: {diff:.1e}")
 
 # %% ../nbs/99_cli.ipynb #9e3225a9
 @call_parse
@@ -202,12 +206,12 @@ def lenet5_bench(
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
     epochs:int=1, # epochs of each loop, alternating
     options:str='', # comma-separated fast-path variants to time as well: bf16, channels_last
-    json:str=None, # also write the report to this JSON file (it has a top-level "ratio": fast / tutorial throughput)
+    report:str=None, # also write the report to this JSON file (it has a top-level "ratio": fast / tutorial throughput)
     limit:int=None, # train on the first LIMIT images only (a quick check; the numbers then mean little)
 ):
     "Time the tutorial's training loop against the fast path, side by side."
     with cli_errors('lenet5_bench'):
-        if json: _out_file(json, '--json')
+        if report: _out_file(report, '--report')
         if limit is not None and not 128 <= limit <= 60_000: raise CLIError(f"--limit {limit}: expected a number of training images from 128 to 60000")
-        report = benchmark(data, device=device, epochs=epochs, options=tuple(o.strip() for o in options.split(',') if o.strip()), n_train=limit)
-        if json: write_json(json, report)
+        result = benchmark(data, device=device, epochs=epochs, options=tuple(o.strip() for o in options.split(',') if o.strip()), n_train=limit)
+        if report: write_json(report, result)

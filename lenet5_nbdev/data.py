@@ -102,6 +102,7 @@ def check_idx_file(path:str|Path, # one of the four MNIST raw files
         raise MNISTDataError(f"{path} is {size:,} bytes: expected {expected_size:,} for {n:,} {kind} ({'truncated' if size < expected_size else 'trailing data'})")
     return n
 
+# %% ../nbs/00_data.ipynb #40a6c31d
 def check_mnist_files(root:str|Path, # folder that contains MNIST/raw/
                      ):
     "Check all four MNIST raw files in `root/MNIST/raw/`: headers, sizes, counts."
@@ -149,9 +150,10 @@ class TensorLoader:
                  bs:int=128, # batch size (the last batch may be smaller)
                  shuffle:bool=False, # reshuffle at the start of every pass?
                  generator:torch.Generator|None=None, # for randperm (on the tensors' device); None: the global one
+                 split:str|None=None, # what the samples are, e.g. 'train', 'valid' or 'test' (fit names its history keys by it)
                 ):
         assert len(x) == len(y), f"x has {len(x)} samples but y has {len(y)}"
-        self.x, self.y, self.bs, self.shuffle, self.generator = x, y, bs, shuffle, generator
+        self.x, self.y, self.bs, self.shuffle, self.generator, self.split = x, y, bs, shuffle, generator, split
     def __len__(self): return -(-len(self.x) // self.bs)
     def __iter__(self):
         n, bs = len(self.x), self.bs
@@ -176,7 +178,7 @@ def fast_loaders(root:str|Path|None=None, # folder that contains MNIST/raw/ (see
     x, y = mnist_tensors(train_ds, device)
     if valid: (x, y), (xe, ye) = (x[:-valid], y[:-valid]), (x[-valid:], y[-valid:])
     else: xe, ye = mnist_tensors(test_ds, device)
-    return TensorLoader(x, y, bs=bs, shuffle=True), TensorLoader(xe, ye, bs=test_bs)
+    return TensorLoader(x, y, bs=bs, shuffle=True, split='train'), TensorLoader(xe, ye, bs=test_bs, split='valid' if valid else 'test')
 
 # %% ../nbs/00_data.ipynb #f751f4c2
 def show_digits(ds, # a dataset of (image, label) pairs, e.g. from mnist_datasets

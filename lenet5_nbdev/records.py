@@ -44,6 +44,7 @@ def write_atomic(path:str|Path, # the file to create or replace
         if os.path.exists(tmp): os.unlink(tmp)
     return path
 
+# %% ../nbs/01_records.ipynb #5b45ad5a
 def write_json(path:str|Path, # the .json file to create or replace
                obj, # anything json.dumps takes
               ) -> Path:
@@ -67,6 +68,7 @@ def run_info(device:str|torch.device, # the device the run used
                 torch=torch.__version__, python=platform.python_version(), platform=platform.platform(terse=True),
                 lenet5_nbdev=lenet5_nbdev.__version__)
 
+# %% ../nbs/01_records.ipynb #fe8f1ae5
 def run_record(settings:dict, # what was run: recipe, hyper-parameters, seed...
                history:list[dict]|None, # fit's history, when the record is of one run
                device:str|torch.device, # where it ran

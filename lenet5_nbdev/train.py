@@ -5,18 +5,16 @@
 # %% ../nbs/05_train.ipynb #60b68ab6
 from __future__ import annotations
 import random, time
-from pathlib import Path
-from types import SimpleNamespace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .checkpoint import save_resume, load_resume
-
 # %% auto #0
-__all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'evaluate', 'Callback', 'TrainingDiverged', 'DivergenceCheck',
-           'format_epoch', 'train_step', 'fit', 'ChannelsLast', 'BFloat16', 'ResumeCheckpoint']
+__all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'get_preds', 'evaluate', 'Run', 'Callback', 'CancelFitException',
+           'TrainingDiverged', 'DivergenceCheck', 'format_epoch', 'train_step', 'fit', 'ChannelsLast', 'BFloat16']
 
 # %% ../nbs/05_train.ipynb #fa5017f8
 def get_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', or a torch.device
@@ -67,29 +65,64 @@ def train_epoch(model:nn.Module, # the model, already on device
         if after_batch is not None: after_batch(i, loss)
     return total_loss / n, correct / n
 
-# %% ../nbs/05_train.ipynb #a4e2661f
-def evaluate(model:nn.Module, # the model to evaluate
-             dl, # batches (xb, yb), e.g. the test loader
-             loss_fn:Callable|None=None, # None: nn.CrossEntropyLoss()
-             device:torch.device|None=None, # None: the device of model's parameters
-            ) -> tuple[float, float]:
-    "Mean loss and accuracy (0-1) of `model` over `dl`, in inference mode."
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+# %% ../nbs/05_train.ipynb #61c32917
+def get_preds(model:nn.Module, # the model to run (switched to eval mode)
+              dl, # batches: (xb, yb) pairs, or images xb alone
+              device:torch.device|None=None, # None: the device of model's parameters
+              probs:bool=True, # softmax probabilities (True) or the raw logits (False)
+             ) -> tuple[torch.Tensor, torch.Tensor|None]:
+    "Predictions of `model` over `dl`, and the targets if `dl` has them, on the CPU."
     device = device or next(model.parameters()).device
     model.eval()
+    outs, ys = [], []
     with torch.inference_mode():
-        total_loss, correct, n = torch.zeros((), device=device), torch.zeros((), dtype=torch.int64, device=device), 0
-        for xb, yb in dl:
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            out = model(xb)
-            total_loss += loss_fn(out, yb) * len(yb)
-            correct += (out.argmax(1) == yb).sum()
-            n += len(yb)
-        return total_loss.item() / n, correct.item() / n
+        for b in dl:
+            xb, yb = b if isinstance(b, (tuple, list)) else (b, None)
+            outs.append(model(xb.to(device, non_blocking=True)))
+            if yb is not None: ys.append(yb)
+        if not outs: raise ValueError("get_preds: the loader gave no batches: expected at least one batch of images")
+        out = torch.cat(outs)
+        return (out.softmax(1) if probs else out).cpu(), (torch.cat(ys).cpu() if ys else None)
+
+# %% ../nbs/05_train.ipynb #b6e08ee7
+def evaluate(model:nn.Module, # the model to evaluate
+             dl, # batches (xb, yb), e.g. the test loader
+             device:torch.device|None=None, # None: the device of model's parameters
+            ) -> tuple[float, float]:
+    "Mean cross-entropy and accuracy (0-1) of `model` over `dl`, in inference mode."
+    logits, y = get_preds(model, dl, device, probs=False)
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).sum().item() / len(y)
+
+# %% ../nbs/05_train.ipynb #e928abc5
+@dataclass
+class Run:
+    "The state of one `fit` run: what its callbacks read, and may change."
+    model:nn.Module # the model being trained, on `device`
+    opt:torch.optim.Optimizer # its optimizer
+    loss_fn:Callable # the training loss, loss_fn(out, yb)
+    device:torch.device # where the model and the batches are
+    epochs:int # the last epoch of the run
+    train_dl:object # training batches (xb, yb)
+    eval_dl:object # evaluation batches, scored after every epoch
+    split:str # 'test' or 'valid': what eval_dl holds, and the prefix of its history keys
+    cbs:list # the callbacks, sorted by their order
+    train_step:Callable # one step (forward, loss, backward, update); before_fit may replace it
+    first_epoch:int=1 # the first epoch to run (a resumed run starts later)
+    epoch:int=0 # the current epoch, from 1
+    step:int=0 # optimizer steps so far, over all epochs
+    i:int=0 # the batch's index in the epoch, from 0
+    xb:torch.Tensor|None=None # the batch's images (before_batch may replace them)
+    yb:torch.Tensor|None=None # the batch's targets
+    out:torch.Tensor|None=None # the model's output on xb
+    loss:torch.Tensor|None=None # the batch's loss, a tensor on the device
+    train_loss:float|None=None # the epoch's mean training loss (from before_eval on)
+    train_acc:float|None=None # the epoch's training accuracy (from before_eval on)
+    history:list=field(default_factory=list) # one dict per completed epoch
+    error:BaseException|None=None # in cleanup_fit: the exception that ended the run, if any
 
 # %% ../nbs/05_train.ipynb #6ec2b5fe
 class Callback:
-    "Base class for `fit` callbacks: override any hook; each gets the run's state."
+    "Base class for `fit` callbacks: override any hook; each gets the `Run`."
     order = 0  # callbacks run by increasing order, then in the order given
     def before_fit(self, run): pass
     def before_epoch(self, run): pass
@@ -99,15 +132,20 @@ class Callback:
     def before_eval(self, run): pass
     def after_epoch(self, run): pass
     def after_fit(self, run): pass
+    def cleanup_fit(self, run): pass
+
+# %% ../nbs/05_train.ipynb #2d87e1df
+class CancelFitException(Exception):
+    "Raised by a callback to end `fit` early; `fit` returns the history so far."
 
 # %% ../nbs/05_train.ipynb #5bb066cf
 MAX_LOSS = 50.  # 20x the cross-entropy of a uniform guess over 10 classes (ln 10 = 2.3): no batch of a working run gets there
 
-# %% ../nbs/05_train.ipynb #0197938d
+# %% ../nbs/05_train.ipynb #39bad49e
 class TrainingDiverged(RuntimeError):
     "The training loss became NaN, infinite or absurdly large."
 
-
+# %% ../nbs/05_train.ipynb #d270e8b6
 def _healthy(loss): return bool(torch.isfinite(loss) & (loss < MAX_LOSS))  # one host sync
 
 class DivergenceCheck(Callback):
@@ -120,23 +158,25 @@ class DivergenceCheck(Callback):
         if not _healthy(torch.tensor(run.train_loss)): self._stop(run, run.train_loss)
     def _stop(self, run, loss, step=None):
         lr = run.opt.param_groups[0]['lr']
-        where = f"epoch {run.epoch}, step {step} of {len(run.train_dl)}" if step else f"epoch {run.epoch}"
+        of = f" of {len(run.train_dl)}" if hasattr(run.train_dl, '__len__') else ''
+        where = f"epoch {run.epoch}, step {step}{of}" if step else f"epoch {run.epoch}"
         raise TrainingDiverged(f"training diverged at {where}: the loss is {float(torch.as_tensor(loss).detach()):.4g}. "
                                f"The learning rate {lr:g} is too high for this run: try a lower one, e.g. {lr/10:g}")
 
+# %% ../nbs/05_train.ipynb #9c4ab37a
 def format_epoch(h:dict, # one history entry
                  epochs:int, # the number of epochs of the run
                 ) -> str:
     "The per-epoch log line for history entry `h`."
-    w = len(str(epochs))
+    w, split = len(str(epochs)), 'valid' if 'valid_acc' in h else 'test'
     return (f"Epoch {h['epoch']:>{w}}/{epochs} | train loss {h['train_loss']:.4f} acc {h['train_acc']:.2%} | "
-            f"test loss {h['test_loss']:.4f} acc {h['test_acc']:.2%} | {h['seconds']:.1f}s")
+            f"{split} loss {h[f'{split}_loss']:.4f} acc {h[f'{split}_acc']:.2%} | {h['seconds']:.1f}s")
 
-# %% ../nbs/05_train.ipynb #3287db25
+# %% ../nbs/05_train.ipynb #035057dc
 def _event(run, name):
     for cb in run.cbs: getattr(cb, name, lambda run: None)(run)
 
-def train_step(run, # fit's run state: model, optimizer, loss function, batch
+def train_step(run:Run, # fit's run state: model, optimizer, loss function, batch
               ):
     "One step of `fit`: forward, loss, backward, optimizer step, and hooks."
     _event(run, 'before_batch')
@@ -147,6 +187,7 @@ def train_step(run, # fit's run state: model, optimizer, loss function, batch
     run.loss.backward()
     run.opt.step()
 
+# %% ../nbs/05_train.ipynb #fcffaaf3
 def _train_pass(run):
     "One pass over `run.train_dl`; the running sums stay on the device until the end."
     dev = run.device
@@ -162,41 +203,55 @@ def _train_pass(run):
         _event(run, 'after_batch')
     return total_loss.item() / n, correct.item() / n
 
+def _cleanup(run):
+    "Every callback's `cleanup_fit`, even when one of them fails (the first failure is raised afterwards)."
+    failed = None
+    for cb in run.cbs:
+        try: getattr(cb, 'cleanup_fit', lambda run: None)(run)
+        except Exception as e: failed = failed or e
+    if failed and run.error is None: raise failed
+
 def fit(model:nn.Module, # the model to train (moved to the device)
         train_dl, # training batches (xb, yb): fast_loaders, or the tutorial's mnist_loaders
-        test_dl, # test batches, evaluated after every epoch
+        eval_dl, # evaluation batches, scored after every epoch: the test set, or a validation split
         epochs:int=10, # passes over train_dl
         opt_func:Callable|None=None, # optimizer from the parameters; None: SGD lr 0.02, momentum 0.9
-        loss_fn:Callable|None=None, # None: cross-entropy
+        loss_fn:Callable|None=None, # the training loss; None: cross-entropy
         cbs:list|tuple=(), # callbacks; a DivergenceCheck is added unless one is given
         device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'mps' (see get_device)
         seed:int|None=None, # if given, seeds the shuffling first
         log:Callable|None=print, # gets each epoch's line; None for silence
+        split:str|None=None, # 'test' or 'valid', the history's key prefix; None: eval_dl.split, else 'test'
        ) -> list[dict]:
     "Train `model` (with the tutorial's recipe by default); returns the history."
     if epochs < 1: raise ValueError(f"epochs={epochs}: expected a whole number of epochs, 1 or more")
+    split = split or getattr(eval_dl, 'split', None) or 'test'
+    if split not in ('test', 'valid'): raise ValueError(f"split={split}: expected 'test' or 'valid'")
     if seed is not None: set_seed(seed)
     device = get_device(device)
     model.to(device)
     opt = opt_func(model.parameters()) if opt_func else torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
     if not any(isinstance(cb, DivergenceCheck) for cb in cbs): cbs = [DivergenceCheck(), *cbs]
-    cbs = sorted(cbs, key=lambda cb: getattr(cb, 'order', 0))  # stable: equals keep the order given
-    run = SimpleNamespace(model=model, opt=opt, loss_fn=loss_fn or nn.CrossEntropyLoss(), device=device, epochs=epochs,
-                          train_dl=train_dl, test_dl=test_dl, cbs=cbs, train_step=train_step, epoch=0, step=0,
-                          history=[], first_epoch=1)
-    _event(run, 'before_fit')  # a callback may restore a run: weights, optimizer, history, `run.first_epoch`
-    for epoch in range(run.first_epoch, epochs + 1):
-        run.epoch = epoch
-        _event(run, 'before_epoch')
-        start = time.perf_counter()
-        run.train_loss, run.train_acc = _train_pass(run)
-        _event(run, 'before_eval')
-        test_loss, test_acc = evaluate(model, test_dl, run.loss_fn, device)
-        run.history.append(dict(epoch=epoch, train_loss=run.train_loss, train_acc=run.train_acc,
-                                test_loss=test_loss, test_acc=test_acc, seconds=time.perf_counter() - start))
-        if log: log(format_epoch(run.history[-1], epochs))
-        _event(run, 'after_epoch')
-    _event(run, 'after_fit')
+    run = Run(model=model, opt=opt, loss_fn=loss_fn or nn.CrossEntropyLoss(), device=device, epochs=epochs, train_dl=train_dl,
+              eval_dl=eval_dl, split=split, cbs=sorted(cbs, key=lambda cb: getattr(cb, 'order', 0)), train_step=train_step)
+    try:
+        try:
+            _event(run, 'before_fit')  # a callback may restore a run: weights, optimizer, history, `run.first_epoch`
+            for epoch in range(run.first_epoch, epochs + 1):
+                run.epoch = epoch
+                _event(run, 'before_epoch')
+                start = time.perf_counter()
+                run.train_loss, run.train_acc = _train_pass(run)
+                _event(run, 'before_eval')
+                loss, acc = evaluate(model, eval_dl, device)
+                run.history.append({'epoch': epoch, 'train_loss': run.train_loss, 'train_acc': run.train_acc,
+                                    f'{split}_loss': loss, f'{split}_acc': acc, 'seconds': time.perf_counter() - start})
+                if log: log(format_epoch(run.history[-1], epochs))
+                _event(run, 'after_epoch')
+        except CancelFitException: pass
+        _event(run, 'after_fit')
+    except BaseException as e: run.error = e; raise
+    finally: _cleanup(run)
     return run.history
 
 # %% ../nbs/05_train.ipynb #a552d96b
@@ -205,21 +260,12 @@ class ChannelsLast(Callback):
     def before_fit(self, run): run.model.to(memory_format=torch.channels_last)
     def before_batch(self, run): run.xb = run.xb.contiguous(memory_format=torch.channels_last)
 
+# %% ../nbs/05_train.ipynb #a5396641
 class BFloat16(Callback):
     "bfloat16 autocast for the forward pass and the loss (the weights stay fp32)."
     def before_batch(self, run):
         self.ctx = torch.autocast(run.device.type, dtype=torch.bfloat16); self.ctx.__enter__()
-    def after_loss(self, run): self.ctx.__exit__(None, None, None)
-
-# %% ../nbs/05_train.ipynb #e5f5eb69
-class ResumeCheckpoint(Callback):
-    "Save a resume checkpoint after every epoch; with `resume`, continue from it."
-    order = 100  # after the other callbacks: restore once they are set up, save once they have updated
-    def __init__(self, folder:str|Path, # the run folder (created if missing)
-                 resume:bool=False, # first restore the run from the folder's resume.safetensors?
-                ):
-        self.folder, self.resume = Path(folder), resume
-    def before_fit(self, run):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if self.resume: load_resume(run, self.folder)
-    def after_epoch(self, run): save_resume(run, self.folder)
+    def after_loss(self, run): self._leave()
+    def cleanup_fit(self, run): self._leave()
+    def _leave(self):
+        if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None

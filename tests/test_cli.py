@@ -23,8 +23,6 @@ def test_train_one_epoch(tmp_path):
     assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc']
     assert meta['recipe'] == 'tutorial' and meta['lr'] == 0.02 and meta['bs'] == 128 and meta['arch'] == 'LeNet5'
     assert json.loads((out/'run.json').read_text()) == {'recipe': 'tutorial', 'seed': 0}
-    umask = os.umask(0); os.umask(umask)
-    for f in out.iterdir(): assert f.stat().st_mode & 0o777 == 0o666 & ~umask, f  # the usual permissions, not mkstemp's 0600
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     # continue the same run for a second epoch: only epoch 2 is trained, the history keeps epoch 1
     r = run('--resume', str(out), '--epochs', '2', '--device', 'cpu')
@@ -89,7 +87,7 @@ def test_missing_data(tmp_path):
     assert str(tmp_path/'MNIST'/'raw') in r.stderr and 't10k-images-idx3-ubyte' in r.stderr
 
 def test_bench_bad_option(tmp_path):
-    r = run('--options', 'fp8', '--json', str(tmp_path/'r.json'), cmd='lenet5_bench')
+    r = run('--options', 'fp8', '--report', str(tmp_path/'r.json'), cmd='lenet5_bench')
     assert r.returncode == 2 and r.stderr.startswith('lenet5_bench: error: --options fp8: expected') and 'Traceback' not in r.stderr, r.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -116,10 +114,10 @@ def test_predict(images):
     lines = [l.split('\t') for l in r.stdout.splitlines()]
     assert [(p, d) for p, d, _ in lines] == [(str(images/'one.png'), '1'), (str(images/'seven.jpg'), '7')]
     assert all(0.5 < float(c) <= 1 for *_, c in lines)
-    r = run('--json', str(images/'one.png'), cmd='lenet5_predict')
-    out = json.loads(r.stdout)
-    assert [sorted(o) for o in out] == [['confidence', 'digit', 'path', 'probs', 'uncertain']]
-    assert out[0]['digit'] == 1 and len(out[0]['probs']) == 10 and abs(sum(out[0]['probs']) - 1) < 1e-5
+    r = run('--jsonl', str(images/'one.png'), str(images/'seven.jpg'), cmd='lenet5_predict')
+    out = [json.loads(l) for l in r.stdout.splitlines()]  # JSON Lines: one object per image
+    assert [sorted(o) for o in out] == 2 * [['confidence', 'digit', 'path', 'probs', 'uncertain']]
+    assert [o['digit'] for o in out] == [1, 7] and len(out[0]['probs']) == 10 and abs(sum(out[0]['probs']) - 1) < 1e-5
 
 BAD_IMAGES = [('missing.png', 'no such file'), ('notes.png', 'is not an image'), ('empty.png', 'is empty (0 bytes)'),
               ('huge.png', 'more than the 40,000,000'), ('blank.png', 'all one colour'), ('.', 'is a folder')]
@@ -185,7 +183,7 @@ def test_predict_model_names(tmp_path):
         assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr
         answers[model, tuple(extra)] = r.stdout, 'low confidence' in r.stderr
     assert answers['tutorial', ()][0] == answers['./tutorial', ()][0]  # the same weights, and the same answer...
-    assert answers['tutorial', ()][1] and not answers['./tutorial', ()][1]  # ...flagged below 0.6 (bundled), not below 0.05
+    assert answers['tutorial', ()][1] and not answers['./tutorial', ()][1]  # ...flagged by the bundled threshold, not by 0.05
     assert answers['./tutorial', ('--threshold', '0.9')][1]  # --threshold overrides the checkpoint's own
     r = run('--model', 'best', 'noise.png', cmd='lenet5_predict', cwd=tmp_path)
     assert r.returncode == 2 and r.stderr == ("lenet5_predict: error: best is neither a bundled model nor a file or folder: "
@@ -209,7 +207,9 @@ def test_export(tmp_path, images):
     diff = float(r.stdout.rsplit(':', 1)[1])
     assert diff < 1e-4 and out.stat().st_size > 200_000
     from lenet5_nbdev.onnx import OnnxModel
-    assert OnnxModel(out).predict([images/'one.png'])[0]['digit'] == 1
+    from lenet5_nbdev.predict import bundled_model
+    om = OnnxModel(out)
+    assert om.predict(images/'one.png')[0]['digit'] == 1 and om.threshold == bundled_model('tutorial')[1]['uncertain_below']
     for args, expect in [([], '--onnx: expected'), (['--onnx', str(tmp_path)], 'is a folder'),
                          (['--onnx', str(tmp_path/'no'/'m.onnx')], 'does not exist')]:
         r = run(*args, cmd='lenet5_export')  # the default model: tuned
@@ -217,7 +217,7 @@ def test_export(tmp_path, images):
 
 def test_bench(tmp_path):
     if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to benchmark on')
-    r = run('--device', 'cpu', '--limit', '1280', '--options', 'channels_last', '--json', str(tmp_path/'b.json'), cmd='lenet5_bench')
+    r = run('--device', 'cpu', '--limit', '1280', '--options', 'channels_last', '--report', str(tmp_path/'b.json'), cmd='lenet5_bench')
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path/'b.json').read_text())
     assert set(report['loops']) == {'tutorial', 'fast', 'fast+channels_last'} and report['n_train'] == 1280

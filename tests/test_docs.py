@@ -1,14 +1,20 @@
 """Every exported public function and class has a docstring, documented parameters, and a place in the rendered docs (tools/site.py checks that)."""
-import dataclasses, importlib, inspect, json
+import dataclasses, importlib, inspect, json, re
+from collections import Counter
 from pathlib import Path
 import pytest
 from fastcore.docments import docments
 from conftest import ROOT
 
-MODULES = {'00_data': 'data', '01_records': 'records', '02_model': 'model', '03_params': 'params', '04_checkpoint': 'checkpoint',
-           '05_train': 'train', '06_visualize': 'visualize', '07_benchmark': 'bench', '08_progress': 'progress', '09_preprocess': 'preprocess',
-           '10_predict': 'predict', '11_onnx': 'onnx', '12_augment': 'augment', '13_schedule': 'schedule', '14_recipes': 'recipes',
-           '15_demo': None, '99_cli': 'cli'}  # None: the notebook exports no module (15_demo is a page of the site)
+DEFAULT_EXP = re.compile(r'^#\s*\|\s*default_exp\s+(\S+)', re.M)
+
+def default_exp(nb):
+    "The module notebook `nb` exports to (its `#| default_exp` cell), or None: a page of the site, exporting nothing."
+    cells = json.loads(nb.read_text())['cells']
+    found = [m[1] for c in cells if c['cell_type'] == 'code' and (m := DEFAULT_EXP.search(''.join(c['source'])))]
+    return found[0] if found else None
+
+MODULES = {nb.stem: default_exp(nb) for nb in sorted((ROOT/'nbs').glob('[0-9][0-9]_*.ipynb'))}
 EXPORTED = {nb: mod for nb, mod in MODULES.items() if mod}
 
 def public(mod):
@@ -17,7 +23,14 @@ def public(mod):
     return [(n, o) for n, o in objs if inspect.isfunction(inspect.unwrap(o)) or inspect.isclass(o)]
 
 def test_every_notebook_has_a_module():
-    assert sorted(p.stem for p in (ROOT/'nbs').glob('[0-9][0-9]_*.ipynb')) == sorted(MODULES)
+    "Every module of the package comes from exactly one notebook, and every notebook's module exists."
+    lib = ROOT/'lenet5_nbdev'
+    files = {'.'.join(p.relative_to(lib).with_suffix('').parts) for p in lib.rglob('*.py') if p.name not in ('__init__.py', '_modidx.py')}
+    made = Counter(EXPORTED.values())
+    assert files == set(made), (f"modules that no notebook exports: {sorted(files - set(made))}; "
+                                f"notebooks' default_exp modules missing from lenet5_nbdev/: {sorted(set(made) - files)}")
+    twice = [m for m, n in made.items() if n > 1]
+    assert not twice, f"modules exported by more than one notebook: {twice}"
 
 @pytest.mark.parametrize('nb,mod', EXPORTED.items())
 def test_documented(nb, mod):

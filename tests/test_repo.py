@@ -1,4 +1,4 @@
-"""The repository's own promises: README in step with index.ipynb, CI wired to the README, workflows valid, packaging sane."""
+"""The repository's own promises: README in step with index.ipynb, workflows valid and running `make test`, packaging sane."""
 import configparser, re, subprocess, sys
 from pathlib import Path
 import yaml
@@ -20,36 +20,26 @@ def test_readme_starts_with_the_two_commands():
     body = readme.split('\n``` sh\n')[0] if '\n``` sh\n' in readme else readme.split('\n```sh\n')[0]
     assert '\n## ' not in body and len(body) < 600, "the two commands come right after the title and the summary"
     targets = re.findall(r'^([\w-]+):', (ROOT/'Makefile').read_text(), re.M)
-    assert 'train' in targets and 'test' in targets
-
-def test_ci_runs_make_test():
-    run = (ROOT/'.ci'/'run').read_text()
-    assert re.search(r'^make test$', run, re.M) and 'LENET5_DATA' in run and '../shared/data' in run
-
-def test_ci_is_strict_and_brings_quarto():
-    run = (ROOT/'.ci'/'run').read_text()
-    assert re.search(r'^export LENET5_STRICT=1$', run, re.M) and 'shared/tools/quarto/install.sh' in run
-    assert 'make test' in re.findall(r'^\s*(make \w+)', run, re.M) and 'CI=' not in run
+    assert {'train', 'test'} <= set(targets), f"the Makefile lacks the README's targets: {targets}"
 
 def test_workflows_parse():
-    "One workflow: make test with Quarto (the site is committed in docs/; GitHub Pages serves main:/docs, no deploy workflow)."
-    assert sorted(p.name for p in (ROOT/'.github/workflows').iterdir()) == ['test.yaml']
-    test = yaml.safe_load((ROOT/'.github/workflows/test.yaml').read_text())
-    assert (True in test or 'on' in test) and test['jobs']  # PyYAML reads the `on` key as True
-    for job in test['jobs'].values():
-        assert job['runs-on'] and job['steps']
-        for step in job['steps']: assert ('uses' in step) != ('run' in step), step
-    job = test['jobs']['test']
-    assert set(job['strategy']['matrix']['os']) == {'ubuntu-latest', 'macos-latest'} and "'ubuntu-latest' && '1'" in job['env']['LENET5_STRICT']
-    assert any(s.get('run', '').strip() == 'make test' for s in job['steps'])
-    assert any('quarto-actions/setup' in s.get('uses', '') for s in job['steps'])
-    assert any('actions/cache' in s.get('uses', '') for s in job['steps'])
+    "Every workflow is valid YAML with jobs whose steps each `uses` an action or `run`s a command; one step runs `make test`."
+    steps = []
+    for path in sorted((ROOT/'.github/workflows').glob('*.y*ml')):
+        wf = yaml.safe_load(path.read_text())
+        assert (True in wf or 'on' in wf) and wf.get('jobs'), f"{path.name}: no trigger or no jobs"  # PyYAML reads `on` as True
+        for name, job in wf['jobs'].items():
+            assert job.get('runs-on') and job.get('steps'), f"{path.name}: job {name} has no runner or no steps"
+            for step in job['steps']: assert ('uses' in step) != ('run' in step), f"{path.name}: {step} needs one of uses/run"
+            steps += job['steps']
+    assert any(s.get('run', '').strip() == 'make test' for s in steps), "no workflow step runs `make test`"
 
 def test_docs_committed():
     "docs/ is tracked (not ignored), with the versions that rendered it."
     ignored = subprocess.run(['git', 'check-ignore', '-q', 'docs/index.html'], cwd=ROOT).returncode == 0
-    assert not ignored and (ROOT/'docs'/'index.html').is_file() and (ROOT/'tools'/'site_versions.json').is_file()
-    assert not (ROOT/'docs'/'README.md').exists()
+    assert not ignored, "docs/ is git-ignored: the rendered site must be committed"
+    assert (ROOT/'docs'/'index.html').is_file() and (ROOT/'tools'/'site_versions.json').is_file(), "docs/index.html or tools/site_versions.json missing"
+    assert not (ROOT/'docs'/'README.md').exists(), "docs/README.md found: docs/ holds the rendered site only"
 
 def test_packaging():
     c = cfg()

@@ -2,7 +2,7 @@
 
     python tools/site.py --write   # `make docs`: README.md and docs/ rendered in place, versions recorded
     python tools/site.py           # `make test`: render a scratch copy, compare it with docs/ and README.md, check it
-    python tools/site.py --keep D  # the same, rendering in folder D and leaving it there (to look at, e.g. with shoot.sh)
+    python tools/site.py --keep D  # the same, rendering in folder D and leaving it there (to look at, e.g. with a headless-browser screenshot of each page)
 
 The check renders the working tree's files (tracked and untracked, not ignored) in a temporary folder, so it never
 writes docs/ or README.md. The byte-for-byte comparison with the committed site runs only when the Quarto and pandoc
