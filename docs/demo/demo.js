@@ -1,4 +1,4 @@
-// "Try it" (nbs/15_demo.ipynb): draw a digit; the browser preprocesses it the way lenet5_nbdev.preprocess does,
+// "Try it" (nbs/18_demo.ipynb): draw a digit; the browser preprocesses it the way lenet5_nbdev.preprocess does,
 // runs the exported LeNet-5 with onnxruntime-web (WebAssembly, one thread) and shows the ten probabilities.
 // No server code: lenet5.onnx, lenet5.json and the runtime (ort/) are static files beside this one.
 
@@ -156,7 +156,7 @@ export async function run(x, n = 1) {
   return Array.from({length: n}, (_, i) => softmax(logits.subarray(i * 10, i * 10 + 10)));
 }
 
-// One image's answer, as lenet5_nbdev.preprocess.prediction gives it, with the model's own threshold.
+// One image's answer, as lenet5_nbdev.confidence.prediction gives it, with the model's own threshold.
 export async function classify(image) {
   const x = preprocess(image);
   if (!x) return null;
