@@ -24,6 +24,7 @@ lic = licenses.get(cfg['license'].lower(), cfg['license'])
 dev_requirements = (cfg.get('dev_requirements') or '').split()
 onnx_requirements = (cfg.get('onnx_requirements') or '').split()
 lab_requirements = (cfg.get('lab_requirements') or '').split()
+sweep_requirements = (cfg.get('sweep_requirements') or '').split()
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)
@@ -44,7 +45,8 @@ setuptools.setup(
     packages = setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path']+'.*']),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'onnx': onnx_requirements, 'lab': lab_requirements, 'dev': dev_requirements + onnx_requirements },
+    extras_require={ 'onnx': onnx_requirements, 'sweep': sweep_requirements, 'lab': lab_requirements,
+                     'dev': dev_requirements + onnx_requirements + sweep_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .data import fast_loaders
+from .data import fast_loaders, TensorLoader
 from .model import LeNet5
 from .train import ChannelsLast, fit, get_device, set_seed
 from .augment import random_affine, AugmentedLoader
@@ -85,10 +85,14 @@ def recipe_loaders(recipe:str|Recipe, # a recipe or its name
                    device:str|torch.device='cpu', # where the images live and are augmented
                    valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
                    test_bs:int=1024, # evaluation batch size
+                   limit:int|None=None, # train on the first `limit` training images only (quick checks); None: all
                   ) -> tuple:
     "`(train_dl, eval_dl)` for `recipe`: MNIST on `device`, augmented."
     r = get_recipe(recipe)
     train_dl, eval_dl = fast_loaders(root, bs=r.bs, test_bs=test_bs, device=device, valid=VALID_SIZE if valid else 0)
+    if limit is not None:
+        if not 1 <= limit <= len(train_dl.x): raise ValueError(f"limit={limit}: expected a number of training images from 1 to {len(train_dl.x)}")
+        train_dl = TensorLoader(train_dl.x[:limit], train_dl.y[:limit], bs=r.bs, shuffle=True, split='train')
     if r.augments: train_dl = AugmentedLoader(train_dl, partial(random_affine, degrees=r.degrees, shift=r.shift, scale=r.scale, elastic=r.elastic))
     return train_dl, eval_dl
 
@@ -101,10 +105,11 @@ def train_recipe(recipe:str|Recipe, # a recipe or its name
                  valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
                  cbs:list|tuple=(), # more callbacks for fit (progress bar, checkpoints...)
                  log:Callable|None=print, # fit's per-epoch log; None for silence
+                 limit:int|None=None, # train on the first `limit` training images only (quick checks); None: all
                 ) -> tuple[LeNet5, list[dict]]:
     "Train a new `LeNet5` with `recipe`; returns the model and `fit`'s history."
     r, device = get_recipe(recipe, epochs), get_device(device)
-    train_dl, eval_dl = recipe_loaders(r, root, device, valid)
+    train_dl, eval_dl = recipe_loaders(r, root, device, valid, limit=limit)
     if seed is not None: set_seed(seed)
     model = LeNet5()
     history = fit(model, train_dl, eval_dl, epochs=r.epochs, opt_func=r.opt_func, loss_fn=r.loss_fn(), cbs=r.callbacks(device) + list(cbs),
