@@ -309,9 +309,10 @@ def run_sweep(name:str, # the study's name (made by open_study)
     gpus = torch.cuda.device_count() if get_device(device).type == 'cuda' else 0
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx, procs, restarts = multiprocessing.get_context('spawn'), {}, 0
+    from lenet5_nbdev.sweep import _worker_main as package_worker_main  # what a spawned process can import (not __main__'s)
     def start(i):
         dev = f'cuda:{i % gpus}' if gpus else device
-        p = ctx.Process(target=_worker_main, args=(storage, folder, name, dev, root, threads, heartbeat, pruner), daemon=True)
+        p = ctx.Process(target=package_worker_main, args=(storage, folder, name, dev, root, threads, heartbeat, pruner), daemon=True)
         p.start(); procs[p.sentinel] = (i, p)
     for i in range(workers): start(i)
     try:
@@ -328,4 +329,6 @@ def run_sweep(name:str, # the study's name (made by open_study)
         for _, p in procs.values(): p.join()
         reap(study, {f"{socket.gethostname()}:{p.pid}" for _, p in procs.values()})
         raise
+    if _next(study.user_attrs['plan'], study.get_trials(deepcopy=False)) != 'done':
+        raise SweepError(f"study={name}: its workers kept failing ({restarts} restarts): see their errors above")
     return study
