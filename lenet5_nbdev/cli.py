@@ -225,20 +225,22 @@ def _seeds(text):
         return [int(s) for s in text.split(',')]
     except ValueError: raise CLIError(f"--seeds {text}: expected seeds such as 0,1,2 or 0-4") from None
 
-def _space(text):
+def _json(text, opt, example):
     try: return json.loads(text)
-    except json.JSONDecodeError as e: raise CLIError(f"--space: not JSON ({e.msg}): expected e.g. '{{\"lr\": [0.05, 0.2], \"epochs\": [10, 40]}}'") from None
+    except json.JSONDecodeError as e: raise CLIError(f"{opt}: not JSON ({e.msg}): expected e.g. '{example}'") from None
 
 @call_parse
 def lenet5_sweep(
     recipe:str=None, # tutorial, tuned or fast: the recipe of a new study (optional when joining one)
-    seeds:str=None, # a seed sweep on the test set, one run per seed: 0,1,2 or 0-4
-    search:int=None, # or a search of this many trials on the validation split, pruned per epoch
+    seeds:str=None, # a seed sweep on the test set (or with --valid), one run per seed: 0,1,2 or 0-4
+    search:int=None, # or a search of this many trials on the validation split, pruned as it goes
     space:str=None, # the search space as JSON, e.g. '{"lr": {"low": 0.03, "high": 0.3, "log": true}, "epochs": [10, 40]}'
     out:str=None, # folder of the study's journal file: the storage for one machine (created if missing)
     storage:str=None, # a database URL for several machines, e.g. postgresql://user@host:5432/db
     study:str=None, # the study's name (default: RECIPE-seeds or RECIPE-search); alone, the study to join or show
     workers:int=1, # worker processes on this machine (threads split between them; one per GPU where there are as many)
+    set:str=None, # changes to the recipe's fields as JSON, e.g. a search's best trial: '{"lr": 0.12, "epochs": 36}'
+    valid:store_true=False, # a seed sweep on the validation split (to compare settings) instead of the test set
     epochs:int=None, # overrides the recipe's epochs
     limit:int=None, # train on the first LIMIT images only (a quick check; the numbers then mean little)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
@@ -252,7 +254,10 @@ def lenet5_sweep(
         if not (out or storage): raise CLIError("--out or --storage: expected where the study lives (a folder, or a database URL)")
         new = seeds is not None or search is not None
         if new and not recipe: raise CLIError("--recipe: expected the recipe of the new study: tutorial, tuned or fast")
-        plan = make_plan(recipe, _seeds(seeds) if seeds is not None else None, search, _space(space) if space else None, epochs, limit) if new else None
+        space = _json(space, '--space', '{"lr": [0.05, 0.2], "epochs": [10, 40]}') if space else None
+        changes = _json(set, '--set', '{"lr": 0.12, "epochs": 36}') if set else None
+        if valid and search is not None: raise CLIError("--valid: a search always runs on the validation split: expected it with --seeds only")
+        plan = make_plan(recipe, _seeds(seeds) if seeds is not None else None, search, space, epochs, limit, changes, valid) if new else None
         name = study or (f"{plan['recipe']}-{plan['kind']}" if plan else None)
         if not name: raise CLIError("--study: expected the study to join or show (or --seeds or --search to start one)")
         if workers < 1: raise CLIError(f"--workers {workers}: expected 1 or more")

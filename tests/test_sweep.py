@@ -41,6 +41,35 @@ def test_two_workers_share_a_journal(tmp_path):
     again = sweep('--recipe', 'tutorial', '--seeds', '0-3', *QUICK, '--out', str(tmp_path))  # resumes: nothing left to run
     assert again.returncode == 0 and len(study.get_trials()) == 4, again.stderr
 
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
+    "Ctrl-C (SIGINT to the whole process group, as a terminal sends it) mid-trial: exit 130, one line, nothing lost."
+    needs_data()
+    args = [script('lenet5_sweep'), '--recipe', 'tutorial', '--seeds', '0-3', '--epochs', '2', '--limit', '3840', '--device', 'cpu',
+            '--out', str(tmp_path), '--workers', '2']
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    study, deadline = None, time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until both workers are mid-trial
+        if (tmp_path/'journal.log').exists():
+            study = study or open_study(sweep_storage(folder=tmp_path), 'tutorial-seeds')
+            if len(study.get_trials(states=(TrialState.RUNNING,))) == 2: break
+        time.sleep(0.2)
+    else: pytest.fail('the workers never started a trial')
+    time.sleep(1)
+    os.killpg(p.pid, signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, (p.returncode, err)
+    assert 'interrupted; finished trials are kept: run the same command again to resume tutorial-seeds' in err and 'Traceback' not in err, err
+    for _ in range(50):  # the workers, and multiprocessing's resource tracker after them, are gone within seconds
+        left = subprocess.run(['pgrep', '-g', str(p.pid)], capture_output=True, text=True).stdout.split()
+        if not left: break
+        time.sleep(0.2)
+    assert not left, f"processes left in the group: {left}"
+    assert not study.get_trials(states=(TrialState.RUNNING,)), "a trial was left running"
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)  # the same command again: resumes
+    assert r.returncode == 0, r.stderr
+    complete = [seed(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    assert sorted(complete) == [0, 1, 2, 3], by_seed(study)
+
 def test_pruned_trials_are_recorded(tmp_path):
     "A search over two workers: the budget is kept exactly, and pruned trials say so."
     needs_data()
@@ -49,8 +78,9 @@ def test_pruned_trials_are_recorded(tmp_path):
     open_study(storage, 'fast-search', make_plan('fast', search=4, epochs=2, limit=2560, space={'lr': [0.02, 0.2]}))
     study = run_sweep('fast-search', folder=tmp_path, workers=2, device='cpu', pruner=optuna.pruners.ThresholdPruner(lower=1.1))
     trials = study.get_trials()
-    assert [t.state for t in trials] == [TrialState.PRUNED] * 4, [t.state for t in trials]
-    assert all(len(t.user_attrs['record']['history']) == 1 for t in trials), "pruned after their first epoch"
+    assert [t.state for t in trials] == [TrialState.COMPLETE] + [TrialState.PRUNED] * 3, [t.state for t in trials]
+    assert trials[0].user_attrs['baseline'] and trials[0].params == {'lr': 0.1}, "the first trial is the recipe as it is"
+    assert [len(t.user_attrs['record']['history']) for t in trials] == [2, 1, 1, 1], "the baseline runs to its end, the others are pruned after their first epoch"
     assert len({t.user_attrs['worker'] for t in trials}) == 2
 
 # --- a real PostgreSQL server, started here and stopped at the end ---
