@@ -19,7 +19,7 @@ from .augment import random_affine, AugmentedLoader
 from .schedule import OneCycle
 
 # %% auto #0
-__all__ = ['RECIPES', 'VALID_SIZE', 'Recipe', 'get_recipe', 'recipe_loaders', 'train_recipe']
+__all__ = ['RECIPES', 'VALID_SIZE', 'Recipe', 'get_recipe', 'recipe_loaders', 'train_recipe', 'time_to_accuracy']
 
 # %% ../nbs/17_recipes.ipynb #31380b94
 @dataclass(frozen=True)
@@ -115,3 +115,14 @@ def train_recipe(recipe:str|Recipe, # a recipe or its name
     history = fit(model, train_dl, eval_dl, epochs=r.epochs, opt_func=r.opt_func, loss_fn=r.loss_fn(), cbs=r.callbacks(device) + list(cbs),
                   device=device, seed=seed, log=log, split='valid' if valid else 'test')
     return model, history
+
+# %% ../nbs/17_recipes.ipynb #dd74877a
+def time_to_accuracy(history:list[dict], # fit's history: `seconds` and `test_acc` or `valid_acc` per epoch
+                     target:float=0.99, # the accuracy to reach
+                    ) -> tuple|None:
+    "When a run first reached `target`: `(epoch, seconds until then)`, or None."
+    total = 0.
+    for h in history:
+        total += h['seconds']
+        if h.get('test_acc', h.get('valid_acc')) >= target: return h['epoch'], total
+    return None

@@ -15,7 +15,7 @@ import torch
 from .records import Table
 from .train import Callback, CancelFitException, get_device
 from .onnx import MissingExtra
-from .recipes import Recipe, get_recipe, train_recipe
+from .recipes import Recipe, get_recipe, time_to_accuracy, train_recipe
 from .records import run_info
 try:  # the `sweep` extra
     import optuna
@@ -54,16 +54,24 @@ SEARCH_SPACES = {  # the default search space of each recipe: its fields around 
 }
 
 # %% ../nbs/18_sweep.ipynb #68088794
+def _not_fields(keys, what):
+    "Raise SweepError for the keys that are not fields of Recipe (`what`: 'space' or 'settings')."
+    names = [f.name for f in fields(Recipe) if f.name != 'name']
+    if bad := [k for k in keys if k not in names]:
+        raise SweepError(f"{what}: {', '.join(bad)} {'is not a field' if len(bad) == 1 else 'are not fields'} of Recipe: expected some of {', '.join(names)}")
+
+def _range(v):
+    "`(low, high, log)` of a range written `[low, high]` or `{'low', 'high', 'log'}`."
+    return (v.get('low'), v.get('high'), v.get('log', False)) if isinstance(v, dict) else (*v, False) if isinstance(v, list) and len(v) == 2 else (None, None, False)
+
 def check_space(space:dict, # field name -> [low, high], {'low', 'high', 'log'} or {'choices'}
                ) -> dict:
     "`space`, checked: keys are fields of `Recipe`, values well-formed ranges."
-    names = [f.name for f in fields(Recipe) if f.name != 'name']
     if not isinstance(space, dict) or not space: raise SweepError(f"space={space!r}: expected a non-empty mapping of Recipe fields to ranges")
-    if bad := [k for k in space if k not in names]:
-        raise SweepError(f"space: {', '.join(bad)} {'is not a field' if len(bad) == 1 else 'are not fields'} of Recipe: expected some of {', '.join(names)}")
+    _not_fields(space, 'space')
     for k, v in space.items():
         if isinstance(v, dict) and 'choices' in v and v['choices']: continue
-        lo, hi = (v.get('low'), v.get('high')) if isinstance(v, dict) else (v if isinstance(v, list) and len(v) == 2 else (None, None))
+        lo, hi, _ = _range(v)
         if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (lo, hi)) or lo > hi:
             raise SweepError(f"space: {k}={json.dumps(v)}: expected [low, high], {{\"low\": .., \"high\": .., \"log\": true}} or {{\"choices\": [..]}}")
     return space
@@ -74,8 +82,7 @@ def _changed(r, settings):
     types = {'int': int, 'float': float, 'bool': bool, 'str': str}
     kinds = {f.name: types[str(f.type)] for f in fields(Recipe) if f.name != 'name'}
     if not isinstance(settings, dict): raise SweepError(f"settings={settings!r}: expected a mapping of Recipe fields to values")
-    if bad := [k for k in settings if k not in kinds]:
-        raise SweepError(f"settings: {', '.join(bad)} {'is not a field' if len(bad) == 1 else 'are not fields'} of Recipe: expected some of {', '.join(kinds)}")
+    _not_fields(settings, 'settings')
     for k, v in settings.items():
         t = kinds[k]
         if isinstance(v, bool) != (t is bool) or not (isinstance(v, t) or (t is float and isinstance(v, int))):
@@ -153,7 +160,7 @@ def _baseline(plan):
         x = plan['settings'][k]
         if isinstance(v, dict) and 'choices' in v:
             if x not in v['choices']: return None
-        elif not (v['low'] if isinstance(v, dict) else v[0]) <= x <= (v['high'] if isinstance(v, dict) else v[1]): return None
+        elif not _range(v)[0] <= x <= _range(v)[1]: return None
         out[k] = x
     return out
 
@@ -164,12 +171,12 @@ def open_study(storage, # from sweep_storage
               ):
     "Study `name`: made for `plan` (or reopened with it), or joined as it is."
     _need_optuna()
-    if plan is None:
-        try: study = optuna.load_study(study_name=name, storage=storage)
-        except KeyError:
+    try: study = optuna.load_study(study_name=name, storage=storage)  # reopening writes nothing to the storage
+    except KeyError:
+        if plan is not None: study = optuna.create_study(storage=storage, study_name=name, direction='maximize', load_if_exists=True)
+        else:
             names = optuna.get_all_study_names(storage)
             raise SweepError(f"study={name}: no such study in this storage: expected one of {', '.join(names) or '(none yet)'}") from None
-    else: study = optuna.create_study(storage=storage, study_name=name, direction='maximize', load_if_exists=True)
     saved = study.user_attrs.get('plan')
     if saved is None and plan is None: raise SweepError(f"study={name}: it was not made by lenet5_sweep (no plan): expected a study of lenet5_sweep")
     if saved is None: study.set_user_attr('plan', saved := plan)
@@ -206,7 +213,7 @@ def suggest(trial, # an Optuna trial
     out = {}
     for k, v in space.items():
         if isinstance(v, dict) and 'choices' in v: out[k] = trial.suggest_categorical(k, v['choices']); continue
-        lo, hi, log = (v['low'], v['high'], v.get('log', False)) if isinstance(v, dict) else (*v, False)
+        lo, hi, log = _range(v)
         out[k] = trial.suggest_int(k, lo, hi, log=log) if all(isinstance(x, int) for x in (lo, hi)) else trial.suggest_float(k, lo, hi, log=log)
     return out
 
@@ -374,29 +381,22 @@ def run_sweep(name:str, # the study's name (made by open_study)
     return study
 
 # %% ../nbs/18_sweep.ipynb #ba1c9723
-def _time_to(history, key, target=0.99):
-    "`[epoch, seconds]` when `history[key]` first reached `target` (seconds summed until then); None if never."
-    total = 0.
-    for h in history:
-        total += h['seconds']
-        if h[key] >= target: return [h['epoch'], total]
-    return None
-
 def seed_record(study, # a finished seed sweep (open_study)
                ) -> dict:
     "A seed sweep as a results file: the settings, each seed's run, mean and std."
     plan = study.user_attrs['plan']
     if plan['kind'] != 'seeds': raise SweepError(f"study={study.study_name}: a {plan['kind']}, not a seed sweep: expected a study made with seeds")
     acc, runs = ('valid_acc' if plan['valid'] else 'test_acc'), {}
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    for t in done:
         r = t.user_attrs['record']
-        runs[r['seed']] = dict(seed=r['seed'], **{acc: r[acc]}, seconds=r['seconds'], time_to_99=_time_to(r['history'], acc),
+        runs[r['seed']] = dict(seed=r['seed'], **{acc: r[acc]}, seconds=r['seconds'], time_to_99=time_to_accuracy(r['history']),
                                device_name=r['device_name'], torch_threads=r['torch_threads'], trial=t.number,
                                worker=t.user_attrs.get('worker'), history=r['history'])
     if missing := [s for s in plan['seeds'] if s not in runs]:
         raise SweepError(f"study={study.study_name}: seeds {missing} have no finished run: expected a finished sweep (run it again to finish it)")
     accs = [runs[s][acc] for s in plan['seeds']]
-    first = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))[0].user_attrs['record']
+    first = done[0].user_attrs['record']
     return dict(recipe=plan['recipe'], settings=plan['settings'], study=study.study_name, limit=plan['limit'],
                 **{f'mean_{acc}': statistics.mean(accs), f'std_{acc}': statistics.stdev(accs) if len(accs) > 1 else 0.},
                 runs=[runs[s] for s in plan['seeds']],
