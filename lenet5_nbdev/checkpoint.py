@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import torch
+from torch import nn
 from safetensors import safe_open, SafetensorError
 from safetensors.torch import load_file, save_file
 
@@ -23,18 +24,19 @@ CHECKPOINT_NAME = 'model.safetensors'
 
 # %% ../nbs/04_checkpoint.ipynb #48065bb6
 class CheckpointError(ValueError):
-    "A path that is not a usable LeNet-5 checkpoint; the message says why."
+    "A path that is not a usable checkpoint; the message says why."
 
 # %% ../nbs/04_checkpoint.ipynb #52fad11c
-def save_checkpoint(model:LeNet5, # the model to save
+def save_checkpoint(model:nn.Module, # the model to save: a LeNet5, or another with `config` and `net`
                     path:str|Path, # a .safetensors file, or a folder to write model.safetensors into
                     meta:dict|None=None, # recipe, epochs, accuracy, seed...: JSON-serialisable
                    ) -> Path:
     "Save `model`'s weights and `meta` to a safetensors file, atomically."
     path = Path(path)
     if path.is_dir() or not path.suffix: path.mkdir(parents=True, exist_ok=True); path = path/CHECKPOINT_NAME
-    full = dict(arch=type(model).__name__, num_classes=model.net[-1].out_features, lenet5_nbdev=lenet5_nbdev.__version__,
-                torch=torch.__version__) | (meta or {})
+    config = getattr(model, 'config', None) or {}  # what the constructor needs beyond num_classes (ConvNet's width...)
+    full = dict(lenet5_nbdev=lenet5_nbdev.__version__, torch=torch.__version__) | (meta or {}) | \
+           dict(arch=type(model).__name__, num_classes=model.net[-1].out_features, **({'config': config} if config else {}))  # what rebuilds it wins
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={'lenet5_nbdev': json.dumps(full)}))
 
@@ -49,8 +51,6 @@ def checkpoint_path(path:str|Path, # a checkpoint file, or a run folder that hol
     if not p.exists(): raise CheckpointError(f"{p} does not exist: expected a .safetensors checkpoint or a run folder")
     return p
 
-def _expected_shapes(num_classes): return {k: tuple(v.shape) for k, v in LeNet5(num_classes).state_dict().items()}
-
 def _check_finite(p, tensors):
     "`CheckpointError` naming the first tensor that holds NaN or infinity."
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
@@ -63,8 +63,9 @@ def _check_finite(p, tensors):
 # %% ../nbs/04_checkpoint.ipynb #ce8f5f9a
 def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that holds model.safetensors
                     device:str|torch.device='cpu', # where to put the model
-                   ) -> tuple[LeNet5, dict]:
-    "The `LeNet5` saved at `path`, checked and in eval mode, and its metadata."
+                    archs:tuple=(LeNet5,), # the model classes to accept (ConvNet's notebook adds its own)
+                   ) -> tuple[nn.Module, dict]:
+    "The model saved at `path`, checked and in eval mode, and its metadata."
     p = checkpoint_path(path)
     try:
         with safe_open(str(p), framework='pt') as f:
@@ -76,17 +77,21 @@ def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that hol
         raise CheckpointError(f"{p} has no lenet5_nbdev metadata: expected a checkpoint written by lenet5_train or save_checkpoint")
     try: meta = json.loads(header['lenet5_nbdev'])
     except json.JSONDecodeError: raise CheckpointError(f"{p}: its metadata is not valid JSON") from None
-    if meta.get('arch') != 'LeNet5': raise CheckpointError(f"{p} holds a {meta.get('arch') or 'different'} model: expected a LeNet5 checkpoint")
-    num_classes = int(meta.get('num_classes', 10))
-    expected = _expected_shapes(num_classes)
+    known = {a.__name__: a for a in archs}
+    if meta.get('arch') not in known:
+        raise CheckpointError(f"{p} holds a {meta.get('arch') or 'different'} model: expected a {' or '.join(known)} checkpoint")
+    num_classes, config = int(meta.get('num_classes', 10)), meta.get('config') or {}
+    try: model = known[meta['arch']](num_classes=num_classes, **config)
+    except (TypeError, ValueError) as e: raise CheckpointError(f"{p}: its config {config} does not build a {meta['arch']} ({e})") from None
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if shapes != expected:
         missing, extra = sorted(expected.keys() - shapes.keys()), sorted(shapes.keys() - expected.keys())
         wrong = [f"{k} {shapes[k]} (expected {expected[k]})" for k in sorted(expected.keys() & shapes.keys()) if shapes[k] != expected[k]]
         detail = '; '.join(s for s in (f"missing {', '.join(missing)}" if missing else '', f"unexpected {', '.join(extra)}" if extra else '',
                                         f"wrong shapes {', '.join(wrong)}" if wrong else '') if s)
-        raise CheckpointError(f"{p} does not fit LeNet5(num_classes={num_classes}): {detail}")
+        args = ', '.join(f"{k}={v}" for k, v in (dict(num_classes=num_classes) | config).items())
+        raise CheckpointError(f"{p} does not fit {meta['arch']}({args}): {detail}")
     tensors = load_file(str(p))
     _check_finite(p, tensors)
-    model = LeNet5(num_classes)
     model.load_state_dict(tensors)
     return model.to(device).eval(), meta

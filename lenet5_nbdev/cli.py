@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, re, sys, time
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,8 @@ from .preprocess import preprocess, ImageError
 from .confidence import confidence_threshold
 from .predict import BUNDLED, DEFAULT_MODEL, load_model, classify
 from .onnx import export_onnx, OnnxModel, MissingExtra
+from .deeper import ARCHS
+from .distill import load_teacher
 from .recipes import get_recipe, train_recipe
 # visualize (and with it pyplot, half a second) is imported by the commands that draw or count, not here
 
@@ -74,9 +76,9 @@ def _out_file(path, flag):
 RUN_NAME = 'run.json'  # what a run folder was started with: recipe and seed
 
 # %% ../nbs/99_cli.ipynb #098e3d79
-def _run_settings(resume, recipe, seed):
-    "This run's recipe and seed: as given, or for `--resume` those it was started with."
-    if not resume: return dict(recipe=recipe or 'tutorial', seed=seed)
+def _run_settings(resume, recipe, seed, valid=False):
+    "This run's recipe, seed and split: as given, or for `--resume` those it was started with."
+    if not resume: return dict(recipe=recipe or 'tutorial', seed=seed, valid=valid)
     for name in (RESUME_NAME, RUN_NAME):
         if not (Path(resume)/name).is_file():
             raise CLIError(f"--resume {resume}: no {name} there: expected the --out folder of an earlier lenet5_train")
@@ -84,42 +86,50 @@ def _run_settings(resume, recipe, seed):
     if recipe is not None and recipe != saved['recipe']:
         raise CLIError(f"--recipe {recipe}: the run in {resume} was started with --recipe {saved['recipe']}: "
                        f"resume it with that recipe, or start a new run with another --out")
-    return dict(recipe=saved['recipe'], seed=saved['seed'])
+    return dict(recipe=saved['recipe'], seed=saved['seed'], valid=saved.get('valid', valid))  # runs saved before --valid existed: as given
 
 @call_parse
 def lenet5_train(
     data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
-    recipe:str=None, # tutorial (default: the tutorial's 10 epochs), tuned (best accuracy, 30 epochs) or fast (time to 99%, 4 epochs)
+    recipe:str=None, # tutorial (default: the tutorial's 10 epochs), tuned (30 epochs), fast (time to 99%), teacher (ConvNet), distilled (tuned + teacher)
     epochs:int=None, # passes over the 60,000 training images (default: the recipe's)
     seed:int=None, # random seed for the initial weights, the shuffling and the augmentation (default: unseeded)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
     out:str='runs/lenet5', # folder for model.safetensors, history.json and curves.png (created if missing)
     quiet:store_true=False, # no progress bars (they are off anyway when the output is not a terminal)
     resume:str=None, # continue the interrupted run saved in this folder (the --out of an earlier lenet5_train)
+    valid:store_true=False, # train on the first 55,000 images and score on the last 5,000 (a teacher for searches)
+    teacher:str=None, # the teacher checkpoint of a distilled recipe (default: the recipe's, in results/)
 ):
     "Train LeNet-5 on MNIST with a recipe; write weights, history and curves."
     with cli_errors('lenet5_train'):
-        settings = _run_settings(resume, recipe, seed)
+        settings = _run_settings(resume, recipe, seed, valid)
+        valid = settings['valid']
         r, dev = get_recipe(settings['recipe'], epochs), get_device(device)
+        if teacher is not None:
+            if not r.teacher: raise CLIError(f"--teacher: the {r.name} recipe has no teacher: expected --recipe distilled")
+            r = replace(r, teacher=teacher)
+        if r.teacher: load_teacher(r.teacher, recipe=r.name)  # a missing or wrong teacher stops the run before it starts
         out = _out_dir(resume or out)
         write_json(out/RUN_NAME, settings)
         cbs = [ResumeCheckpoint(out, resume=bool(resume))] + ([] if quiet else [ProgressBar()])
         start = time.perf_counter()
-        try: model, history = train_recipe(r, data, settings['seed'], dev, cbs=cbs)
+        try: model, history = train_recipe(r, data, settings['seed'], dev, valid=valid, cbs=cbs)
         except KeyboardInterrupt:
             print(f"lenet5_train: interrupted; every completed epoch is saved in {out/RESUME_NAME}: "
                   f"continue with lenet5_train --resume {out}", file=sys.stderr)
             sys.exit(130)
         wall = time.perf_counter() - start  # the whole run, data loading included
-        record = run_record(dict(recipe=r.name) | {k: v for k, v in asdict(r).items() if k != 'name'} | dict(seed=settings['seed']),
+        record = run_record(dict(recipe=r.name) | {k: v for k, v in asdict(r).items() if k != 'name'} | dict(seed=settings['seed'], valid=valid),
                             history, dev, wall_seconds=round(wall, 1))
         save_checkpoint(model, out/'model.safetensors', {k: v for k, v in record.items() if k != 'history'})
         write_json(out/'history.json', history)
         import matplotlib; matplotlib.use('Agg')
         from lenet5_nbdev.visualize import plot_history
-        fig = plot_history(history, title=f"LeNet-5, {r.name} recipe, {r.epochs} epochs")
+        fig = plot_history(history, title=f"{'LeNet-5' if r.arch == 'lenet5' else type(model).__name__}, {r.name} recipe, {r.epochs} epochs")
         write_atomic(out/'curves.png', lambda p: fig.savefig(p, format='png', dpi=100, bbox_inches='tight'))
-        print(f"final test accuracy: {history[-1]['test_acc']:.2%} after {r.epochs} epochs ({wall:.0f} s on {dev.type})")
+        split = 'valid' if valid else 'test'
+        print(f"final {split} accuracy: {history[-1][f'{split}_acc']:.2%} after {r.epochs} epochs ({wall:.0f} s on {dev.type})")
         print(f"wrote {out/'model.safetensors'}, {out/'history.json'}, {out/'curves.png'}")
 
 # %% ../nbs/99_cli.ipynb #81ce1763
@@ -138,10 +148,10 @@ def lenet5_eval(
     data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
 ):
-    "Test accuracy and confusion matrix of a LeNet-5 model on MNIST."
+    "Test accuracy and confusion matrix of a model (LeNet-5, or a teacher) on MNIST."
     with cli_errors('lenet5_eval'):
         dev = get_device(device)
-        net, meta = load_model(model, dev)
+        net, meta = load_model(model, dev, archs=tuple(ARCHS.values()))  # a teacher too
         _, test_dl = fast_loaders(data, device=dev)
         from lenet5_nbdev.visualize import confusion_matrix
         probs, targets = get_preds(net, test_dl)
@@ -231,7 +241,7 @@ def _json(text, opt, example):
 
 @call_parse
 def lenet5_sweep(
-    recipe:str=None, # tutorial, tuned or fast: the recipe of a new study (optional when joining one)
+    recipe:str=None, # tutorial, tuned, fast, teacher or distilled: the recipe of a new study (optional when joining one)
     seeds:str=None, # a seed sweep on the test set (or with --valid), one run per seed: 0,1,2 or 0-4
     search:int=None, # or a search of this many trials on the validation split, pruned as it goes
     space:str=None, # the search space as JSON, e.g. '{"lr": {"low": 0.03, "high": 0.3, "log": true}, "epochs": [10, 40]}'
@@ -253,11 +263,12 @@ def lenet5_sweep(
         from lenet5_nbdev.sweep import make_plan, open_study, run_sweep, study_table, sweep_storage
         if not (out or storage): raise CLIError("--out or --storage: expected where the study lives (a folder, or a database URL)")
         new = seeds is not None or search is not None
-        if new and not recipe: raise CLIError("--recipe: expected the recipe of the new study: tutorial, tuned or fast")
+        if new and not recipe: raise CLIError("--recipe: expected the recipe of the new study: tutorial, tuned, fast, teacher or distilled")
         space = _json(space, '--space', '{"lr": [0.05, 0.2], "epochs": [10, 40]}') if space else None
         changes = _json(set, '--set', '{"lr": 0.12, "epochs": 36}') if set else None
         if valid and search is not None: raise CLIError("--valid: a search always runs on the validation split: expected it with --seeds only")
         plan = make_plan(recipe, _seeds(seeds) if seeds is not None else None, search, space, epochs, limit, changes, valid) if new else None
+        if plan and plan['settings'].get('teacher'): load_teacher(plan['settings']['teacher'], recipe=plan['recipe'])  # before any worker starts
         name = study or (f"{plan['recipe']}-{plan['kind']}" if plan else None)
         if not name: raise CLIError("--study: expected the study to join or show (or --seeds or --search to start one)")
         if workers < 1: raise CLIError(f"--workers {workers}: expected 1 or more")

@@ -13,13 +13,21 @@ from .records import Table
 __all__ = ['LeNet5', 'layer_shapes']
 
 # %% ../nbs/02_model.ipynb #b8acd287
-def _shape_message(x):
+def _shape_message(x, name='LeNet5'):
     s = tuple(x.shape)
-    msg = f"LeNet5 expects a batch of shape (N, 1, 32, 32), got {s}"
+    msg = f"{name} expects a batch of shape (N, 1, 32, 32), got {s}"
     if s[-2:] == (28, 28): return msg + ": pad 28x28 MNIST digits by 2 pixels (transforms.Pad(2), as lenet5_nbdev.data does)"
     if x.ndim == 3: return msg + ": add the batch dimension, e.g. x[None] or x.unsqueeze(0)"
     if x.ndim == 4 and s[1] != 1: return msg + f": one channel (grayscale) expected, not {s[1]}"
     return msg
+
+def _check_images(x:torch.Tensor, # what a model was given
+                 name:str='LeNet5', # the model's name, for the message
+                ):
+    "Refuse anything but a float batch `(N, 1, 32, 32)`, saying what was wrong."
+    if x.ndim != 4 or x.shape[1:] != (1, 32, 32): raise ValueError(_shape_message(x, name))
+    if not x.is_floating_point():
+        raise TypeError(f"{name} expects floating-point images (e.g. float32 in [0, 1]), got {x.dtype}: convert with x.float() / 255")
 
 class LeNet5(nn.Module):
     "The tutorial's LeNet-5: two conv + avg-pool stages, three linear layers, ReLU."
@@ -35,9 +43,7 @@ class LeNet5(nn.Module):
 
     def forward(self, x:torch.Tensor): # a batch of images, shape (N, 1, 32, 32), floating point
         "Class scores (logits) `(N, num_classes)`; clear errors for bad inputs."
-        if x.ndim != 4 or x.shape[1:] != (1, 32, 32): raise ValueError(_shape_message(x))
-        if not x.is_floating_point():
-            raise TypeError(f"LeNet5 expects floating-point images (e.g. float32 in [0, 1]), got {x.dtype}: convert with x.float() / 255")
+        _check_images(x, 'LeNet5')
         return self.net(x)
 
 # %% ../nbs/02_model.ipynb #d3beef26

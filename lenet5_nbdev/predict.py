@@ -44,7 +44,8 @@ def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned or tutorial
 # %% ../nbs/12_predict.ipynb #8211a283
 def load_model(model:str|Path|None=None, # tuned or tutorial (a name wins over a folder), or a checkpoint path
                device:str|torch.device='cpu', # where to put the model (bundled ones on the CPU are shared)
-              ) -> tuple[LeNet5, dict]:
+               archs:tuple=(LeNet5,), # the architectures a checkpoint may hold (see load_checkpoint)
+              ) -> tuple[torch.nn.Module, dict]:
     "The model `model` names, and its metadata: None is the default bundled one."
     if model is None: model = DEFAULT_MODEL
     if isinstance(model, str) and model in BUNDLED:
@@ -52,7 +53,7 @@ def load_model(model:str|Path|None=None, # tuned or tutorial (a name wins over a
     if isinstance(model, str) and not Path(model).exists() and Path(model).name == model and not Path(model).suffix:
         raise CheckpointError(f"{model} is neither a bundled model nor a file or folder: "
                               f"expected one of {', '.join(BUNDLED)}, or a checkpoint path")
-    return load_checkpoint(model, device)
+    return load_checkpoint(model, device, archs)
 
 # %% ../nbs/12_predict.ipynb #1a43c8a4
 def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from preprocess)

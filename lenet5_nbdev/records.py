@@ -74,8 +74,8 @@ def run_record(settings:dict, # what was run: recipe, hyper-parameters, seed...
                device:str|torch.device, # where it ran
                **extra, # more fields, e.g. wall_seconds
               ) -> dict:
-    "One run as a dict: settings, final test accuracy, extras, machine, history."
-    acc = dict(test_acc=history[-1]['test_acc']) if history else {}
+    "One run as a dict: settings, final accuracy, extras, machine, history."
+    acc = {k: history[-1][k] for k in ('test_acc', 'valid_acc') if k in history[-1]} if history else {}
     return dict(settings, **acc, **extra, **run_info(device)) | (dict(history=history) if history else {})
 
 # %% ../nbs/01_records.ipynb #ed38c71f

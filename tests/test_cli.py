@@ -22,7 +22,7 @@ def test_train_one_epoch(tmp_path):
     model, meta = load_checkpoint(out/'model.safetensors')
     assert meta['epochs'] == 1 and meta['seed'] == 0 and meta['test_acc'] == hist[0]['test_acc']
     assert meta['recipe'] == 'tutorial' and meta['lr'] == 0.02 and meta['bs'] == 128 and meta['arch'] == 'LeNet5'
-    assert json.loads((out/'run.json').read_text()) == {'recipe': 'tutorial', 'seed': 0}
+    assert json.loads((out/'run.json').read_text()) == {'recipe': 'tutorial', 'seed': 0, 'valid': False}
     assert (out/'curves.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     # continue the same run for a second epoch: only epoch 2 is trained, the history keeps epoch 1
     r = run('--resume', str(out), '--epochs', '2', '--device', 'cpu')

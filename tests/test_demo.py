@@ -1,4 +1,4 @@
-"""The "Try it" page (nbs/19_demo.ipynb) in headless Chromium: demo.js's preprocessing and onnxruntime-web give what Python gives.
+"""The "Try it" page (nbs/21_demo.ipynb) in headless Chromium: demo.js's preprocessing and onnxruntime-web give what Python gives.
 
 A local web server serves the page's own files: the HTML block of the notebook, nbs/demo/ (demo.js, demo.css, the model
 and its metadata) and the runtime that tools/demo_assets.py copies from node_modules/. Without Chromium, chromedriver
@@ -25,9 +25,9 @@ def _unavailable(reason):
 
 def page_html() -> str:
     "The demo's HTML, as the notebook's markdown cell gives it to Quarto."
-    for c in json.loads((ROOT/'nbs'/'19_demo.ipynb').read_text())['cells']:
+    for c in json.loads((ROOT/'nbs'/'21_demo.ipynb').read_text())['cells']:
         if m := re.search(r'```\{=html\}\n(.*?)```', ''.join(c['source']), re.S): return m.group(1)
-    raise AssertionError("nbs/19_demo.ipynb has no ```{=html} block")
+    raise AssertionError("nbs/21_demo.ipynb has no ```{=html} block")
 
 def _page(body, head=''):
     return (f'<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -1,4 +1,4 @@
-"""Copy the onnxruntime-web files that the demo page (nbs/19_demo.ipynb) needs into a rendered site.
+"""Copy the onnxruntime-web files that the demo page (nbs/21_demo.ipynb) needs into a rendered site.
 
     python tools/demo_assets.py docs      # after nbdev_docs: docs/demo/ort/ gets the runtime
 

@@ -3,7 +3,7 @@
     python tools/migrate_results.py
 
 Only for records that cannot be re-made quickly on 2 CPU cores (`tuned`'s five 30-epoch seeds, the levers'
-eight runs); `make record NB=nbs/17_recipes.ipynb` writes the new names itself. What changes:
+eight runs); `make record NB=nbs/19_recipes.ipynb` writes the new names itself. What changes:
 - recipe-*-cpu.json runs: `wall_seconds` (a sum of fit's per-epoch seconds) -> `seconds`; where the recipe
   smooths labels, each history's `test_loss` (then the smoothed training loss on the test set) -> `test_loss_smoothed`;
 - recipe-levers-cpu.json: `weights`, `ema999`, `ema9998`, `swa` (validation accuracies) -> `valid_acc`, `<name>_valid_acc`.
