@@ -1,4 +1,4 @@
-// "Try it" (nbs/19_demo.ipynb): draw a digit; the browser preprocesses it the way lenet5_nbdev.preprocess does,
+// "Try it" (nbs/21_demo.ipynb): draw a digit; the browser preprocesses it the way lenet5_nbdev.preprocess does,
 // runs the exported LeNet-5 with onnxruntime-web (WebAssembly, one thread) and shows the ten probabilities.
 // No server code: lenet5.onnx, lenet5.json and the runtime (ort/) are static files beside this one.
 
