@@ -12,7 +12,7 @@ from torch import nn
 
 import lenet5_nbdev
 from .train import Callback, ChannelsLast
-from .checkpoint import CheckpointError, checkpoint_path, load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .deeper import ARCHS
 
 # %% auto #0
@@ -64,7 +64,8 @@ def load_teacher(path:str|Path, # a checkpoint: as given, else relative to the p
                 ) -> nn.Module:
     "The teacher saved at `path`, frozen; if missing, says how to make it."
     p = Path(path)
-    if not p.exists() and not p.is_absolute() and (Path(lenet5_nbdev.__file__).parents[1]/p).exists(): p = Path(lenet5_nbdev.__file__).parents[1]/p
+    clone = Path(lenet5_nbdev.__file__).parents[1]  # the project's folder, where the package is not installed from a wheel
+    if not p.exists() and not p.is_absolute() and (clone/p).exists(): p = clone/p
     if not p.exists():
         raise CheckpointError(f"the {recipe} recipe needs its teacher {path}, which is not there: make it with `{TEACHER_COMMAND}` "
                               f"(about 25 minutes on one CPU core), or give another teacher checkpoint")
