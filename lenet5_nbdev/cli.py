@@ -144,7 +144,7 @@ def _model_label(model):
 
 @call_parse
 def lenet5_eval(
-    model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
+    model:str=None, # tuned (default), distilled or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
     data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
 ):
@@ -174,7 +174,7 @@ except ImportError:
 @call_parse
 def lenet5_predict(
     images:ImageFiles, # image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)
-    model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
+    model:str=None, # tuned (default), distilled or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
     jsonl:store_true=False, # print one JSON object per image and line, {path, digit, confidence, probs, uncertain}
     threshold:float=None, # flag answers below this confidence as possibly not a digit (default: the model's calibrated one)
 ):
@@ -196,7 +196,7 @@ def lenet5_predict(
 # %% ../nbs/99_cli.ipynb #c42fea51
 @call_parse
 def lenet5_export(
-    model:str=None, # tuned (default) or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
+    model:str=None, # tuned (default), distilled or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
     onnx:str=None, # the .onnx file to write
 ):
     "Export a LeNet-5 model to ONNX and check onnxruntime against PyTorch."

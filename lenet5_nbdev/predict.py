@@ -21,11 +21,11 @@ from .confidence import prediction, confidence_threshold
 __all__ = ['BUNDLED', 'DEFAULT_MODEL', 'bundled_weights', 'bundled_model', 'load_model', 'classify', 'predict']
 
 # %% ../nbs/12_predict.ipynb #0513e976
-BUNDLED = ('tuned', 'tutorial')  # the checkpoints that ship with the package, in lenet5_nbdev/weights/
+BUNDLED = ('tuned', 'distilled', 'tutorial')  # the checkpoints that ship with the package, in lenet5_nbdev/weights/
 DEFAULT_MODEL = 'tuned'
 
 # %% ../nbs/12_predict.ipynb #153e22b3
-def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned or tutorial
+def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled or tutorial
                    ) -> Path:
     "Path of the bundled checkpoint `name`."
     if name not in BUNDLED: raise ValueError(f"model={name}: not a bundled model: expected one of {', '.join(BUNDLED)}")
@@ -35,14 +35,14 @@ def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned or tutorial
 @lru_cache(maxsize=None)
 def _load_bundled(name): return load_checkpoint(bundled_weights(name))
 
-def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned or tutorial
+def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled or tutorial
                  ) -> tuple[LeNet5, dict]:
     "The bundled LeNet-5 `name` (eval mode, CPU) and its metadata, loaded once."
     bundled_weights(name)  # checks the name
     return _load_bundled(name)
 
 # %% ../nbs/12_predict.ipynb #8211a283
-def load_model(model:str|Path|None=None, # tuned or tutorial (a name wins over a folder), or a checkpoint path
+def load_model(model:str|Path|None=None, # a bundled name (it wins over a folder), or a checkpoint path
                device:str|torch.device='cpu', # where to put the model (bundled ones on the CPU are shared)
                archs:tuple=(LeNet5,), # the architectures a checkpoint may hold (see load_checkpoint)
               ) -> tuple[torch.nn.Module, dict]:
@@ -57,7 +57,7 @@ def load_model(model:str|Path|None=None, # tuned or tutorial (a name wins over a
 
 # %% ../nbs/12_predict.ipynb #1a43c8a4
 def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from preprocess)
-             model:str|Path|torch.nn.Module|None=None, # a bundled name, a checkpoint path or a model; None: tuned
+             model:str|Path|torch.nn.Module|None=None, # a bundled name, a checkpoint path or a model; None: the default
              min_confidence:float|None=None, # flag answers below this; None: the model's calibrated threshold
             ) -> list[dict]:
     "One `{'digit', 'confidence', 'probs', 'uncertain'}` per preprocessed image."
@@ -70,7 +70,7 @@ def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from prep
 
 # %% ../nbs/12_predict.ipynb #ff9c6e83
 def predict(images, # a path, PIL image or array/tensor, or a list of them; a (N, C, H, W) array is N images
-            model:str|Path|torch.nn.Module|None=None, # a bundled name, a checkpoint path or a model; None: tuned
+            model:str|Path|torch.nn.Module|None=None, # a bundled name, a checkpoint path or a model; None: the default
             min_confidence:float|None=None, # flag answers below this; None: the model's calibrated threshold
            ) -> list[dict]:
     "One `{'digit', 'confidence', 'probs', 'uncertain'}` per image."

@@ -187,7 +187,7 @@ def test_predict_model_names(tmp_path):
     assert answers['./tutorial', ('--threshold', '0.9')][1]  # --threshold overrides the checkpoint's own
     r = run('--model', 'best', 'noise.png', cmd='lenet5_predict', cwd=tmp_path)
     assert r.returncode == 2 and r.stderr == ("lenet5_predict: error: best is neither a bundled model nor a file or folder: "
-                                              "expected one of tuned, tutorial, or a checkpoint path\n"), r.stderr
+                                              "expected one of tuned, distilled, tutorial, or a checkpoint path\n"), r.stderr
 
 def test_eval():
     if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to evaluate on')

@@ -31,7 +31,7 @@ def test_wheel_install_and_predict(tmp_path):
     subprocess.run([*PIP, 'wheel', '--no-deps', '--no-build-isolation', '--no-index', '-w', str(dist), str(ROOT)], check=True)
     wheel = next(dist.glob('lenet5_nbdev-*.whl'))
     zf = zipfile.ZipFile(wheel)
-    assert {'lenet5_nbdev/weights/tutorial.safetensors', 'lenet5_nbdev/weights/tuned.safetensors'} <= set(zf.namelist()), zf.namelist()
+    assert {f'lenet5_nbdev/weights/{n}.safetensors' for n in ('distilled', 'tuned', 'tutorial')} <= set(zf.namelist()), zf.namelist()
     meta = email.message_from_bytes(zf.read(next(n for n in zf.namelist() if n.endswith('.dist-info/METADATA'))))
     reqs = [Requirement(r) for r in meta.get_all('Requires-Dist')]
     base = [r for r in reqs if not r.marker or r.marker.evaluate()]  # a marker `extra == ...` is false without the extra
