@@ -17,8 +17,8 @@ def random_affine(x:torch.Tensor, # a batch of images (N, C, H, W), values in [0
                   degrees:float=10., # rotation, up to this many degrees either way
                   shift:float=0.1, # translation, up to this fraction of the image either way
                   scale:float=0.1, # zoom by a factor in 1 ± scale
-                  elastic:float=0., # elastic displacement, up to about this fraction of the image (0: none)
-                  generator:torch.Generator|None=None, # random generator on x's device; None: the global one
+                  elastic:float=0., # elastic displacement, up to this fraction of the image (0: none)
+                  generator:torch.Generator|None=None, # a generator on x's device; None: the global one
                  ) -> torch.Tensor:
     "A randomly rotated, zoomed, shifted (and distorted) copy of each image of `x`."
     n, dev = len(x), x.device

@@ -17,7 +17,7 @@ class AverageWeights(Callback):
     "Average the weights: EMA after every step, or SWA at the end of each epoch."
     def __init__(self, decay:float=0., # EMA decay per step, e.g. 0.999; 0: SWA, equal weight for each epoch
                  start:int=1, # the first epoch whose weights enter the average
-                 name:str|None=None, # prefix of the history keys; None: 'ema', or 'swa' when decay is 0
+                 name:str|None=None, # history key prefix; None: 'ema', or 'swa' when decay is 0
                  apply:bool=True, # load the averaged weights into the model at the end of fit?
                 ):
         if not 0 <= decay < 1: raise ValueError(f"decay={decay}: expected 0 (SWA) or an EMA decay in (0, 1), e.g. 0.999")

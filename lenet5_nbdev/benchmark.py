@@ -45,7 +45,8 @@ def inference_throughput(model:nn.Module, # model to run, on device
     return n * bs / (time.perf_counter() - start)
 
 # %% ../nbs/08_benchmark.ipynb #23e95cf9
-VARIANTS = {'bf16': BFloat16, 'channels_last': ChannelsLast}  # the fast-path variants `benchmark` can time
+# the fast-path variants `benchmark` can time
+VARIANTS = {'bf16': BFloat16, 'channels_last': ChannelsLast}
 
 # %% ../nbs/08_benchmark.ipynb #30e44293
 class _EpochTimer(Callback):
@@ -108,5 +109,6 @@ def benchmark(root=None, # folder that contains MNIST/raw/ (see data_root)
     model = runs['fast']['model']
     report['inference'] = {f'batch_{bs}': inference_throughput(model, dev, bs, infer_seconds) for bs in (1, 1024)}
     log(f"inference: {report['inference']['batch_1']:,.0f} images/s at batch 1, {report['inference']['batch_1024']:,.0f} at batch 1024")
-    log(f"start-up: reading MNIST {t_read:.2f} s, to {dev.type} as tensors {t_move:.2f} s; fast/tutorial training throughput x{report['ratio']:.2f}")
+    log(f"start-up: reading MNIST {t_read:.2f} s, to {dev.type} as tensors {t_move:.2f} s")
+    log(f"fast/tutorial training throughput x{report['ratio']:.2f}")
     return report

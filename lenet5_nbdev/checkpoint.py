@@ -63,7 +63,7 @@ def _check_finite(p, tensors):
 # %% ../nbs/04_checkpoint.ipynb #ce8f5f9a
 def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that holds model.safetensors
                     device:str|torch.device='cpu', # where to put the model
-                    archs:tuple=(LeNet5,), # the model classes to accept (ConvNet's notebook adds its own)
+                    archs:tuple=(LeNet5,), # the model classes to accept
                    ) -> tuple[nn.Module, dict]:
     "The model saved at `path`, checked and in eval mode, and its metadata."
     p = checkpoint_path(path)

@@ -90,16 +90,16 @@ def _run_settings(resume, recipe, seed, valid=False):
 
 @call_parse
 def lenet5_train(
-    data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
-    recipe:str=None, # tutorial (default: the tutorial's 10 epochs), tuned (30 epochs), fast (time to 99%), teacher (ConvNet), distilled (tuned + teacher)
+    data:str=None, # folder of MNIST/raw/ ($LENET5_DATA, else a cache); downloads if missing
+    recipe:str=None, # tutorial (default, 10 epochs), tuned (30), fast, teacher or distilled
     epochs:int=None, # passes over the 60,000 training images (default: the recipe's)
-    seed:int=None, # random seed for the initial weights, the shuffling and the augmentation (default: unseeded)
+    seed:int=None, # random seed of the weights, shuffling and augmentation (default: none)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
-    out:str='runs/lenet5', # folder for model.safetensors, history.json and curves.png (created if missing)
-    quiet:store_true=False, # no progress bars (they are off anyway when the output is not a terminal)
-    resume:str=None, # continue the interrupted run saved in this folder (the --out of an earlier lenet5_train)
-    valid:store_true=False, # train on the first 55,000 images and score on the last 5,000 (a teacher for searches)
-    teacher:str=None, # the teacher checkpoint of a distilled recipe (default: the recipe's, in results/)
+    out:str='runs/lenet5', # folder for model.safetensors, history.json and curves.png
+    quiet:store_true=False, # no progress bars (off anyway when not writing to a terminal)
+    resume:str=None, # continue the interrupted run in this folder (an earlier run's --out)
+    valid:store_true=False, # train on the first 55,000 images, score on the last 5,000
+    teacher:str=None, # the teacher checkpoint of a distilled recipe (default: the recipe's)
 ):
     "Train LeNet-5 on MNIST with a recipe; write weights, history and curves."
     with cli_errors('lenet5_train'):
@@ -144,8 +144,8 @@ def _model_label(model):
 
 @call_parse
 def lenet5_eval(
-    model:str=None, # tuned (default), distilled or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
-    data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
+    model:str=None, # tuned (default), distilled or tutorial (bundled), or a checkpoint path
+    data:str=None, # folder of MNIST/raw/ ($LENET5_DATA, else a cache); downloads if missing
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
 ):
     "Test accuracy and confusion matrix of a model (LeNet-5, or a teacher) on MNIST."
@@ -162,7 +162,7 @@ def lenet5_eval(
 
 # %% ../nbs/99_cli.ipynb #a4ae5e8d
 # fastcore < 1.15 declares argparse details with `Param`; later versions with `Annotated`
-_IMAGES_HELP = "image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)"
+_IMAGES_HELP = "image files (PNG, JPEG, BMP, GIF; any size, colours, transparency)"
 try:
     from fastcore.script import Param
     ImageFiles = Param(_IMAGES_HELP, str, nargs='+')
@@ -173,10 +173,10 @@ except ImportError:
 # %% ../nbs/99_cli.ipynb #680ed07b
 @call_parse
 def lenet5_predict(
-    images:ImageFiles, # image files (PNG, JPEG, BMP, GIF; any size, colours or transparency)
-    model:str=None, # tuned (default), distilled or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
-    jsonl:store_true=False, # print one JSON object per image and line, {path, digit, confidence, probs, uncertain}
-    threshold:float=None, # flag answers below this confidence as possibly not a digit (default: the model's calibrated one)
+    images:ImageFiles, # image files (PNG, JPEG, BMP, GIF; any size, colours, transparency)
+    model:str=None, # tuned (default), distilled or tutorial (bundled), or a checkpoint path
+    jsonl:store_true=False, # print JSON Lines: {path, digit, confidence, probs, uncertain}
+    threshold:float=None, # flag answers below this confidence (default: the model's own)
 ):
     "Read the digit in each image with LeNet-5, preprocessed the MNIST way."
     with cli_errors('lenet5_predict'):
@@ -196,7 +196,7 @@ def lenet5_predict(
 # %% ../nbs/99_cli.ipynb #c42fea51
 @call_parse
 def lenet5_export(
-    model:str=None, # tuned (default), distilled or tutorial, bundled; or a checkpoint or run folder (a name wins over a folder: use ./tuned)
+    model:str=None, # tuned (default), distilled or tutorial (bundled), or a checkpoint path
     onnx:str=None, # the .onnx file to write
 ):
     "Export a LeNet-5 model to ONNX and check onnxruntime against PyTorch."
@@ -213,12 +213,12 @@ def lenet5_export(
 # %% ../nbs/99_cli.ipynb #9e3225a9
 @call_parse
 def lenet5_bench(
-    data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache; downloads if missing)
+    data:str=None, # folder of MNIST/raw/ ($LENET5_DATA, else a cache); downloads if missing
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
     epochs:int=1, # epochs of each loop, alternating
-    options:str='', # comma-separated fast-path variants to time as well: bf16, channels_last
-    report:str=None, # also write the report to this JSON file (it has a top-level "ratio": fast / tutorial throughput)
-    limit:int=None, # train on the first LIMIT images only (a quick check; the numbers then mean little)
+    options:str='', # fast-path variants to time too, comma-separated: bf16, channels_last
+    report:str=None, # also write the report to this JSON file ("ratio": fast / tutorial)
+    limit:int=None, # train on the first LIMIT images (a quick check; numbers mean little)
 ):
     "Time the tutorial's training loop against the fast path, side by side."
     with cli_errors('lenet5_bench'):
@@ -241,21 +241,21 @@ def _json(text, opt, example):
 
 @call_parse
 def lenet5_sweep(
-    recipe:str=None, # tutorial, tuned, fast, teacher or distilled: the recipe of a new study (optional when joining one)
-    seeds:str=None, # a seed sweep on the test set (or with --valid), one run per seed: 0,1,2 or 0-4
-    search:int=None, # or a search of this many trials on the validation split, pruned as it goes
-    space:str=None, # the search space as JSON, e.g. '{"lr": {"low": 0.03, "high": 0.3, "log": true}, "epochs": [10, 40]}'
-    out:str=None, # folder of the study's journal file: the storage for one machine (created if missing)
-    storage:str=None, # a database URL for several machines, e.g. postgresql://user@host:5432/db
-    study:str=None, # the study's name (default: RECIPE-seeds or RECIPE-search); alone, the study to join or show
-    workers:int=1, # worker processes on this machine (threads split between them; one per GPU where there are as many)
-    set:str=None, # changes to the recipe's fields as JSON, e.g. a search's best trial: '{"lr": 0.12, "epochs": 36}'
-    valid:store_true=False, # a seed sweep on the validation split (to compare settings) instead of the test set
+    recipe:str=None, # a new study's recipe: tutorial, tuned, fast, teacher or distilled
+    seeds:str=None, # a seed sweep, one run per seed (test set, or --valid): 0,1,2 or 0-4
+    search:int=None, # or a search of this many trials (validation split, pruned as it goes)
+    space:str=None, # search space as JSON, e.g. '{"lr": [0.05, 0.2], "epochs": [10, 40]}'
+    out:str=None, # folder of the study's journal file: the storage for one machine
+    storage:str=None, # a database URL for several machines: postgresql://user@host:5432/db
+    study:str=None, # the study's name (default RECIPE-seeds, RECIPE-search); alone: join it
+    workers:int=1, # worker processes on this machine (sharing its threads, or one GPU each)
+    set:str=None, # changes to the recipe's fields, as JSON: '{"lr": 0.12, "epochs": 36}'
+    valid:store_true=False, # a seed sweep on the validation split (to compare settings)
     epochs:int=None, # overrides the recipe's epochs
-    limit:int=None, # train on the first LIMIT images only (a quick check; the numbers then mean little)
+    limit:int=None, # train on the first LIMIT images (a quick check; numbers mean little)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
-    data:str=None, # folder that contains MNIST/raw/ (default: $LENET5_DATA, else a per-user cache)
-    heartbeat:int=60, # with --storage: seconds between heartbeats; a silent worker's trial runs again after twice that
+    data:str=None, # folder with MNIST/raw/ (default: $LENET5_DATA, else a per-user cache)
+    heartbeat:int=60, # --storage: seconds between heartbeats; a trial silent 2x that reruns
     show:store_true=False, # print the study's trials and exit
 ):
     "Seed sweeps and searches of a recipe on Optuna, over processes and machines."

@@ -29,7 +29,7 @@ def prediction(probs, # one image's class probabilities, length 10
     return dict(digit=digit, confidence=probs[digit], probs=probs, uncertain=probs[digit] < min_confidence)
 
 # %% ../nbs/11_confidence.ipynb #856597a3
-THRESHOLD_KEY = 'uncertain_below'  # metadata key of a model's calibrated confidence threshold
+THRESHOLD_KEY = 'uncertain_below'  # metadata key of a model's calibrated threshold
 
 # %% ../nbs/11_confidence.ipynb #f1e1cd62
 def confidence_threshold(meta:dict, # a model's metadata (from load_checkpoint, load_model or an ONNX file)

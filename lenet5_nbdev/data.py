@@ -25,7 +25,8 @@ def mnist_transform():
     return transforms.Compose([transforms.Pad(2), transforms.ToTensor()])
 
 # %% ../nbs/00_data.ipynb #9934568d
-MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
+MNIST_FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
+               't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
 
 # %% ../nbs/00_data.ipynb #3b4170c5
 class MNISTDataError(ValueError):
@@ -38,7 +39,7 @@ def default_data_root() -> Path:
     return Path(base or Path.home()/'.cache').expanduser()/'lenet5_nbdev'
 
 # %% ../nbs/00_data.ipynb #2c173ba0
-def data_root(root:str|Path|None=None, # folder that contains MNIST/raw/; None: $LENET5_DATA, else default_data_root()
+def data_root(root:str|Path|None=None, # folder with MNIST/raw/; None: $LENET5_DATA or the cache
              ) -> Path:
     "The data root for torchvision's `MNIST`: argument, environment or cache."
     return Path(root or os.environ.get('LENET5_DATA') or default_data_root()).expanduser()
@@ -149,8 +150,8 @@ class TensorLoader:
                  y:torch.Tensor, # targets, on the same device
                  bs:int=128, # batch size (the last batch may be smaller)
                  shuffle:bool=False, # reshuffle at the start of every pass?
-                 generator:torch.Generator|None=None, # for randperm (on the tensors' device); None: the global one
-                 split:str|None=None, # what the samples are, e.g. 'train', 'valid' or 'test' (fit names its history keys by it)
+                 generator:torch.Generator|None=None, # for shuffling, on x's device; None: global one
+                 split:str|None=None, # 'train', 'valid' or 'test': fit names its history keys by it
                 ):
         assert len(x) == len(y), f"x has {len(x)} samples but y has {len(y)}"
         self.x, self.y, self.bs, self.shuffle, self.generator, self.split = x, y, bs, shuffle, generator, split
@@ -169,9 +170,9 @@ class TensorLoader:
 def fast_loaders(root:str|Path|None=None, # folder that contains MNIST/raw/ (see data_root)
                  bs:int=128, # training batch size
                  test_bs:int=1024, # test batch size (no gradients: large batches are cheaper)
-                 device:str|torch.device='cpu', # where the whole dataset lives, e.g. get_device() of lenet5_nbdev.train
+                 device:str|torch.device='cpu', # where the whole dataset lives, e.g. get_device()
                  download:bool=True, # download missing files?
-                 valid:int=0, # hold out the last valid training images and return them instead of the test set (0: the test set)
+                 valid:int=0, # hold out the last valid training images to evaluate on (0: the test set)
                 ) -> tuple[TensorLoader, TensorLoader]:
     "The fast path: MNIST prepared once and kept on `device`; batches by indexing."
     train_ds, test_ds = mnist_datasets(root, download)

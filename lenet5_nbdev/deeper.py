@@ -53,4 +53,5 @@ def macs(model:nn.Module, # a model whose work is in Conv2d and Linear layers
     return total
 
 # %% ../nbs/17_deeper.ipynb #216ed43b
-ARCHS = {'lenet5': LeNet5, 'convnet': ConvNet}  # the architectures a recipe can name, and checkpoints can hold
+# the architectures a recipe can name, and checkpoints can hold
+ARCHS = {'lenet5': LeNet5, 'convnet': ConvNet}

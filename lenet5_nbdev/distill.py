@@ -53,11 +53,13 @@ def _classes(model):
     return last[-1].out_features if last else None
 
 # %% ../nbs/18_distill.ipynb #44b47c4a
-TEACHER = 'results/teacher-s1/model.safetensors'  # the distilled recipe's teacher: made by the command below, not in the wheel
-TEACHER_COMMAND = 'lenet5_train --recipe teacher --valid --seed 1 --out results/teacher-s1'  # how to make it
+# the distilled recipe's teacher: made by the command below, not in the wheel
+TEACHER = 'results/teacher-s1/model.safetensors'
+# how to make it
+TEACHER_COMMAND = 'lenet5_train --recipe teacher --valid --seed 1 --out results/teacher-s1'
 
 # %% ../nbs/18_distill.ipynb #4f30695f
-def load_teacher(path:str|Path, # a checkpoint: as given, else relative to the project's folder (a clone's results/)
+def load_teacher(path:str|Path, # a checkpoint: as given, else relative to the project's folder
                  device:str|torch.device='cpu', # where to put it
                  recipe:str='distilled', # the recipe that needs it, for the message
                  num_classes:int=10, # the student's classes: the teacher must have as many

@@ -27,7 +27,7 @@ def _require(*modules):
 # %% ../nbs/13_onnx.ipynb #59b4afd6
 def export_onnx(model, # a LeNet-5 (any nn.Module taking (N, 1, 32, 32))
                 path:str|Path, # the .onnx file to write (atomically)
-                threshold:float|None=None, # the model's calibrated confidence threshold, kept in the file's metadata
+                threshold:float|None=None, # the calibrated confidence threshold, kept in the metadata
                ) -> Path:
     "Export `model` to ONNX: input `image` `(N, 1, 32, 32)`, output `logits`."
     _require('onnx', 'onnxscript')

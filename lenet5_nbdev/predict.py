@@ -21,7 +21,7 @@ from .confidence import prediction, confidence_threshold
 __all__ = ['BUNDLED', 'DEFAULT_MODEL', 'bundled_weights', 'bundled_model', 'load_model', 'classify', 'predict']
 
 # %% ../nbs/12_predict.ipynb #0513e976
-BUNDLED = ('tuned', 'distilled', 'tutorial')  # the checkpoints that ship with the package, in lenet5_nbdev/weights/
+BUNDLED = ('tuned', 'distilled', 'tutorial')  # the checkpoints in lenet5_nbdev/weights/
 DEFAULT_MODEL = 'tuned'
 
 # %% ../nbs/12_predict.ipynb #153e22b3
@@ -42,9 +42,9 @@ def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled or 
     return _load_bundled(name)
 
 # %% ../nbs/12_predict.ipynb #8211a283
-def load_model(model:str|Path|None=None, # a bundled name (it wins over a folder), or a checkpoint path
-               device:str|torch.device='cpu', # where to put the model (bundled ones on the CPU are shared)
-               archs:tuple=(LeNet5,), # the architectures a checkpoint may hold (see load_checkpoint)
+def load_model(model:str|Path|None=None, # a bundled name (wins over a folder) or a checkpoint path
+               device:str|torch.device='cpu', # where to put the model (CPU: bundled ones are shared)
+               archs:tuple=(LeNet5,), # the architectures accepted
               ) -> tuple[torch.nn.Module, dict]:
     "The model `model` names, and its metadata: None is the default bundled one."
     if model is None: model = DEFAULT_MODEL
@@ -57,8 +57,8 @@ def load_model(model:str|Path|None=None, # a bundled name (it wins over a folder
 
 # %% ../nbs/12_predict.ipynb #1a43c8a4
 def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from preprocess)
-             model:str|Path|torch.nn.Module|None=None, # a bundled name, a checkpoint path or a model; None: the default
-             min_confidence:float|None=None, # flag answers below this; None: the model's calibrated threshold
+             model:str|Path|torch.nn.Module|None=None, # a bundled name, a path or a model
+             min_confidence:float|None=None, # flag answers below this; None: the model's threshold
             ) -> list[dict]:
     "One `{'digit', 'confidence', 'probs', 'uncertain'}` per preprocessed image."
     if isinstance(model, torch.nn.Module): meta = {}
@@ -69,9 +69,9 @@ def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from prep
     return [prediction(p, min_confidence) for p in probs.numpy()]
 
 # %% ../nbs/12_predict.ipynb #ff9c6e83
-def predict(images, # a path, PIL image or array/tensor, or a list of them; a (N, C, H, W) array is N images
-            model:str|Path|torch.nn.Module|None=None, # a bundled name, a checkpoint path or a model; None: the default
-            min_confidence:float|None=None, # flag answers below this; None: the model's calibrated threshold
+def predict(images, # a path, PIL image or array/tensor, a list of them, or an (N, C, H, W) batch
+            model:str|Path|torch.nn.Module|None=None, # a bundled name, a path or a model
+            min_confidence:float|None=None, # flag answers below this; None: the model's threshold
            ) -> list[dict]:
     "One `{'digit', 'confidence', 'probs', 'uncertain'}` per image."
     return classify([preprocess(im) for im in image_list(images)], model, min_confidence)

@@ -117,7 +117,7 @@ def preprocess(src, # a path, a PIL image, or an array/tensor (see load_gray)
     return out[None]
 
 # %% ../nbs/10_preprocess.ipynb #73db6abb
-def image_list(images, # one image (path, PIL image, array) or many (a list, a (N, C, H, W) array or tensor)
+def image_list(images, # one image (path, PIL image, array) or many (a list or an (N, C, H, W) batch)
               ) -> list:
     "`images` as a list of single images."
     if isinstance(images, (list, tuple)): return list(images)

@@ -22,7 +22,7 @@ def _bar(file=None, **kwargs):
 class ProgressBar(Callback):
     "`fit` callback: a progress bar over each epoch's training batches."
     def __init__(self, every:int=10, # advance the bar every every steps
-                 disable:bool|None=None, # True: no bar; None: no bar when the output is not a terminal or notebook
+                 disable:bool|None=None, # True: no bar; None: none unless a terminal or notebook
                  file=None, # where the bar is drawn (default: stderr)
                 ):
         self.every, self.disable, self.file, self.bar = every, disable, file, None

@@ -35,16 +35,16 @@ class Recipe:
     nesterov:bool=False # Nesterov momentum?
     weight_decay:float=0. # SGD's L2 penalty
     label_smoothing:float=0. # cross-entropy label smoothing
-    schedule:str='constant' # 'constant' or 'onecycle' (warm-up then cosine annealing, per step)
+    schedule:str='constant' # 'constant' or 'onecycle' (warm-up, cosine decay; per step)
     warmup:float=0.25 # fraction of the steps spent warming up ('onecycle')
     div:float=25. # 'onecycle' starts at lr/div
     degrees:float=0. # random rotation, up to this many degrees either way
     shift:float=0. # random translation, up to this fraction of the image either way
     scale:float=0. # random zoom by a factor in 1 ± scale
     elastic:float=0. # elastic distortion strength (0: none)
-    channels_last:bool=False # channels-last layout on CPUs (faster there, see lenet5_bench)
+    channels_last:bool=False # channels-last layout on CPUs (faster; see lenet5_bench)
     arch:str='lenet5' # the network: 'lenet5', or 'convnet' (see Deeper networks)
-    teacher:str|None=None # checkpoint of a teacher to distill from (see Distillation); None: no teacher
+    teacher:str|None=None # checkpoint of a teacher to distill from; None: no teacher
     temperature:float=4. # distillation temperature
     soft_weight:float=0. # share of the teacher's soft-target term in the loss, 0 to 1
     def __post_init__(self):
@@ -72,20 +72,24 @@ class Recipe:
 
 # %% ../nbs/19_recipes.ipynb #58dfd012
 RECIPES = {
-    'tutorial': Recipe('tutorial'),  # the tutorial: SGD lr 0.02 momentum 0.9, batch 128, 10 epochs
-    'tuned': Recipe('tuned', epochs=30, lr=0.1, nesterov=True, weight_decay=5e-4, label_smoothing=0.1, schedule='onecycle',
+    'tutorial': Recipe('tutorial'),  # SGD lr 0.02, momentum 0.9, batch 128, 10 epochs
+    'tuned': Recipe('tuned', epochs=30, lr=0.1, nesterov=True, weight_decay=5e-4,
+                    label_smoothing=0.1, schedule='onecycle',
                     degrees=10, shift=0.08, scale=0.1, elastic=0.03, channels_last=True),
-    'fast': Recipe('fast', epochs=4, lr=0.1, nesterov=True, weight_decay=5e-4, label_smoothing=0.1, schedule='onecycle',
-                   channels_last=True),
-    'teacher': Recipe('teacher', arch='convnet', epochs=15, lr=0.1, nesterov=True, weight_decay=5e-4, schedule='onecycle',
+    'fast': Recipe('fast', epochs=4, lr=0.1, nesterov=True, weight_decay=5e-4,
+                   label_smoothing=0.1, schedule='onecycle', channels_last=True),
+    'teacher': Recipe('teacher', arch='convnet', epochs=15, lr=0.1, nesterov=True,
+                      weight_decay=5e-4, schedule='onecycle',
                       degrees=10, shift=0.08, scale=0.1, elastic=0.03, channels_last=True),
 }
-RECIPES['distilled'] = replace(RECIPES['tuned'], name='distilled', epochs=25, label_smoothing=0.03, teacher=TEACHER,  # `tuned` + a teacher:
-                               temperature=2.5, soft_weight=0.67)  # the best trial of the search in Distillation, rounded
+# `tuned` + a teacher: the best trial of the search in Distillation, rounded
+RECIPES['distilled'] = replace(RECIPES['tuned'], name='distilled', teacher=TEACHER,
+                               epochs=25, label_smoothing=0.03,
+                               temperature=2.5, soft_weight=0.67)
 
 # %% ../nbs/19_recipes.ipynb #643f81f4
 def get_recipe(name:str|Recipe, # a name from RECIPES, or a Recipe
-               epochs:int|None=None, # overrides the recipe's epochs (its schedule is squeezed or stretched)
+               epochs:int|None=None, # overrides the recipe's epochs (the schedule scales to fit)
               ) -> Recipe:
     "The recipe called `name`, with `epochs` if given."
     if not isinstance(name, Recipe) and name not in RECIPES: raise ValueError(f"recipe={name}: expected one of {', '.join(RECIPES)}")
@@ -101,7 +105,7 @@ def recipe_loaders(recipe:str|Recipe, # a recipe or its name
                    device:str|torch.device='cpu', # where the images live and are augmented
                    valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
                    test_bs:int=1024, # evaluation batch size
-                   limit:int|None=None, # train on the first `limit` training images only (quick checks); None: all
+                   limit:int|None=None, # train on the first `limit` images (quick checks); None: all
                   ) -> tuple:
     "`(train_dl, eval_dl)` for `recipe`: MNIST on `device`, augmented."
     r = get_recipe(recipe)
@@ -121,7 +125,7 @@ def train_recipe(recipe:str|Recipe, # a recipe or its name
                  valid:bool=False, # evaluate on the last 5,000 training images instead of the test set?
                  cbs:list|tuple=(), # more callbacks for fit (progress bar, checkpoints...)
                  log:Callable|None=print, # fit's per-epoch log; None for silence
-                 limit:int|None=None, # train on the first `limit` training images only (quick checks); None: all
+                 limit:int|None=None, # train on the first `limit` images (quick checks); None: all
                 ) -> tuple[nn.Module, list[dict]]:
     "Train a new network (`LeNet5` unless the recipe says) with `recipe`."
     r, device = get_recipe(recipe, epochs), get_device(device)

@@ -79,7 +79,8 @@ def run_record(settings:dict, # what was run: recipe, hyper-parameters, seed...
     return dict(settings, **acc, **extra, **run_info(device)) | (dict(history=history) if history else {})
 
 # %% ../nbs/01_records.ipynb #ed38c71f
-RECORD_ENV = 'LENET5_RECORD'  # set to 1 to let `record` cells write results (see `make record`)
+# set to 1 to let `record` cells write results (see `make record`)
+RECORD_ENV = 'LENET5_RECORD'
 
 # %% ../nbs/01_records.ipynb #9ef4a374
 def recording() -> bool:

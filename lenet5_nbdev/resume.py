@@ -22,7 +22,7 @@ __all__ = ['RESUME_NAME', 'StopAfter', 'EarlyStopping', 'save_resume', 'load_res
 class StopAfter(Callback):
     "End the run after `steps` optimizer steps in all, by raising `exc`."
     def __init__(self, steps:int, # the step budget, over all epochs
-                 exc:type=CancelFitException, # CancelFitException: fit returns; KeyboardInterrupt: as Ctrl-C would
+                 exc:type=CancelFitException, # default: fit returns; KeyboardInterrupt: as Ctrl-C would
                 ): self.steps, self.exc = steps, exc
     def after_batch(self, run):
         if run.step >= self.steps: raise self.exc()

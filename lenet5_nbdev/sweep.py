@@ -4,9 +4,10 @@
 
 # %% ../nbs/20_sweep.ipynb #cca7799f
 from __future__ import annotations
-import json, multiprocessing, multiprocessing.connection, os, socket, statistics, time, warnings
+import json, multiprocessing, multiprocessing.connection, os, signal, socket, statistics, threading, time, warnings
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Callable
 
@@ -47,11 +48,14 @@ def _quiet(f=None, *args, **kwargs):
     with _no_experimental_warnings(): return f(*args, **kwargs)
 
 # %% ../nbs/20_sweep.ipynb #8dc6de86
-SEARCH_SPACES = {  # the default search space of each recipe: its fields around the values it has now
-    'tuned': {'lr': {'low': 0.03, 'high': 0.3, 'log': True}, 'weight_decay': {'low': 1e-4, 'high': 2e-3, 'log': True},
-              'label_smoothing': [0.0, 0.2], 'degrees': [0.0, 20.0], 'shift': [0.0, 0.15], 'scale': [0.0, 0.2],
-              'elastic': [0.0, 0.06], 'warmup': [0.1, 0.4], 'epochs': [10, 40]},
-    'distilled': {'temperature': {'low': 1.0, 'high': 8.0, 'log': True}, 'soft_weight': [0.2, 0.95], 'label_smoothing': [0.0, 0.1],
+SEARCH_SPACES = {  # each recipe's default search space: its fields around their values now
+    'tuned': {'lr': {'low': 0.03, 'high': 0.3, 'log': True},
+              'weight_decay': {'low': 1e-4, 'high': 2e-3, 'log': True},
+              'label_smoothing': [0.0, 0.2], 'degrees': [0.0, 20.0], 'shift': [0.0, 0.15],
+              'scale': [0.0, 0.2], 'elastic': [0.0, 0.06], 'warmup': [0.1, 0.4],
+              'epochs': [10, 40]},
+    'distilled': {'temperature': {'low': 1.0, 'high': 8.0, 'log': True},
+                  'soft_weight': [0.2, 0.95], 'label_smoothing': [0.0, 0.1],
                   'epochs': [10, 30]},
 }
 
@@ -95,7 +99,7 @@ def _changed(r, settings):
     except ValueError as e: raise SweepError(f"settings: {e}") from None
 
 def make_plan(recipe:str, # a name from RECIPES
-              seeds:list[int]|None=None, # a seed sweep: one trial per seed (on the test set unless `valid`)
+              seeds:list[int]|None=None, # a seed sweep: a trial per seed (test set unless valid)
               search:int|None=None, # or a search of this many trials on the validation split
               space:dict|None=None, # the search space (None: SEARCH_SPACES[recipe])
               epochs:int|None=None, # overrides the recipe's epochs
@@ -122,7 +126,7 @@ def _db_error(storage, e):
     why = (str(e).strip().splitlines() or [type(e).__name__])[0]
     return SweepError(f"storage={storage}: cannot open it ({why}): expected a reachable database URL such as postgresql://user@host:5432/db")
 
-def sweep_storage(storage:str|None=None, # a database URL (postgresql://user@host:port/db); None: the journal file, or memory
+def sweep_storage(storage:str|None=None, # a database URL; None: the journal file, or memory
                   folder:str|Path|None=None, # the sweep's folder, for the journal file
                   workers:int=1, # how many processes will share it
                   heartbeat:int=60, # seconds between a worker's heartbeats (databases only)
@@ -177,7 +181,12 @@ def open_study(storage, # from sweep_storage
     _need_optuna()
     try: study = optuna.load_study(study_name=name, storage=storage)  # reopening writes nothing to the storage
     except KeyError:
-        if plan is not None: study = optuna.create_study(storage=storage, study_name=name, direction='maximize', load_if_exists=True)
+        if plan is not None:
+            study = optuna.create_study(storage=storage, study_name=name, direction='maximize',
+                                        load_if_exists=True)
+            with warnings.catch_warnings():  # experimental in Optuna: the name its tools show
+                warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(['valid_acc' if plan['valid'] else 'test_acc'])
         else:
             names = optuna.get_all_study_names(storage)
             raise SweepError(f"study={name}: no such study in this storage: expected one of {', '.join(names) or '(none yet)'}") from None
@@ -195,7 +204,7 @@ def open_study(storage, # from sweep_storage
     return study
 
 # %% ../nbs/20_sweep.ipynb #90a7a843
-PRUNE_AT = (25, 50, 75)  # the steps a trial reports: percent of its schedule done, the same for any number of epochs
+PRUNE_AT = (25, 50, 75)  # the steps a trial reports: % of its schedule done, any epochs
 
 # %% ../nbs/20_sweep.ipynb #d364400f
 class Pruning(Callback):
@@ -278,8 +287,8 @@ def work(storage, # from sweep_storage
          device:str|torch.device='auto', # where to train
          root:str|Path|None=None, # folder that contains MNIST/raw/
          sampler_seed:int|None=None, # this worker's sampler seed; None: a random one
-         pruner=None, # an Optuna pruner; None: MedianPruner after 5 trials, from half-way
-         poll:float=1.0, # seconds between looks at a study whose last trials are running elsewhere
+         pruner=None, # an Optuna pruner; None: MedianPruner after 5 trials, from 50%
+         poll:float=1.0, # seconds between looks at a study whose last trials run elsewhere
         ) -> int:
     "Run trials of study `name` until its plan is done; return how many it ran."
     if sampler_seed is None: sampler_seed = int.from_bytes(os.urandom(4), 'little')
@@ -301,7 +310,7 @@ def work(storage, # from sweep_storage
 
 # %% ../nbs/20_sweep.ipynb #25665062
 def study_table(study, # a study made by open_study
-                best:int|None=None, # only the `best` finished trials, most accurate first; None: every trial, in order
+                best:int|None=None, # the best N complete trials, best first; None: all, in order
                ) -> Table:
     "Each trial: number, state, seed or settings, accuracy, epochs, seconds, worker."
     plan, rows = study.user_attrs['plan'], []
@@ -319,7 +328,7 @@ def study_table(study, # a study made by open_study
 
 # %% ../nbs/20_sweep.ipynb #6cd3fa66
 def reap(study, # a study made by open_study
-         dead:set|None=None, # worker names (host:pid) known to be gone; None: those on this host whose pid is not alive
+         dead:set|None=None, # workers (host:pid) known gone; None: this host's dead pids
         ) -> list[int]:
     "Fail dead workers' running trials and queue them again; return their numbers."
     host, out = socket.gethostname(), []
@@ -337,11 +346,22 @@ def reap(study, # a study made by open_study
     return out
 
 # %% ../nbs/20_sweep.ipynb #07439fde
+@contextmanager
+def _deaf_to_ctrl_c():
+    "Processes started in it ignore Ctrl-C (SIGINT) from their start; one that comes meanwhile reaches this one after."
+    old = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or old is None or not hasattr(signal, 'pthread_sigmask'):
+        yield; return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # held back, not lost
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # what a new process inherits
+    try: yield
+    finally: signal.signal(signal.SIGINT, old); signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
 def _worker_main(storage_url, folder, name, device, root, threads, heartbeat, pruner):
-    "A worker process: its own storage connection, its share of the threads."
+    "A worker process: its own storage connection, its share of the threads; deaf to Ctrl-C."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is run_sweep's: it stops the workers, requeues their trials
     torch.set_num_threads(threads)
-    try: work(sweep_storage(storage_url, folder, 2, heartbeat), name, folder, device, root, pruner=pruner)
-    except KeyboardInterrupt: pass
+    work(sweep_storage(storage_url, folder, 2, heartbeat), name, folder, device, root, pruner=pruner)
 
 def run_sweep(name:str, # the study's name (made by open_study)
               storage:str|None=None, # a database URL; None: the journal file in `folder`
@@ -360,16 +380,18 @@ def run_sweep(name:str, # the study's name (made by open_study)
     gpus = torch.cuda.device_count() if get_device(device).type == 'cuda' else 0
     threads = max(1, (os.cpu_count() or 1) // workers)
     ctx, procs, restarts = multiprocessing.get_context('spawn'), {}, 0
+    tracker = resource_tracker._resource_tracker  # multiprocessing's helper process, started by the first worker
+    ours = getattr(tracker, '_fd', 0) is None  # not running yet: the workers start it, run_sweep stops it
     from lenet5_nbdev.sweep import _worker_main as package_worker_main  # what a spawned process can import (not __main__'s)
     def start(i):
         dev = f'cuda:{i % gpus}' if gpus else device
         p = ctx.Process(target=package_worker_main, args=(storage, folder, name, dev, root, threads, heartbeat, pruner), daemon=True)
-        p.start(); procs[p.sentinel] = (i, p)
-    for i in range(workers): start(i)
+        with _deaf_to_ctrl_c(): p.start(); procs[p.sentinel] = (i, p)  # Ctrl-C is the parent's alone
     try:
+        for i in range(workers): start(i)
         while procs:
             for s in multiprocessing.connection.wait(list(procs)):
-                i, p = procs.pop(s); p.join()
+                i, p = procs[s]; p.join(); del procs[s]  # joined before it leaves procs: never left a zombie
                 if p.exitcode == 0: continue
                 again = reap(study, {f"{socket.gethostname()}:{p.pid}"})
                 if log: log(f"worker {i} (pid {p.pid}) ended with {p.exitcode}; trial(s) {again or 'none'} queued again")
@@ -379,7 +401,10 @@ def run_sweep(name:str, # the study's name (made by open_study)
         for _, p in procs.values(): p.terminate()
         for _, p in procs.values(): p.join()
         reap(study, {f"{socket.gethostname()}:{p.pid}" for _, p in procs.values()})
+        procs.clear()
         raise
+    finally:  # every worker joined: stop and join the tracker too, so that no child outlives run_sweep
+        if ours and not procs: tracker._stop()
     if _next(study.user_attrs['plan'], study.get_trials(deepcopy=False)) != 'done':
         raise SweepError(f"study={name}: its workers kept failing ({restarts} restarts): see their errors above")
     return study

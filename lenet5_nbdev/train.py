@@ -17,7 +17,7 @@ __all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'get_preds', 'ev
            'TrainingDiverged', 'DivergenceCheck', 'format_epoch', 'train_step', 'fit', 'ChannelsLast', 'BFloat16']
 
 # %% ../nbs/05_train.ipynb #fa5017f8
-def get_device(device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', or a torch.device
+def get_device(device:str|torch.device='auto', # auto, cpu, cuda, cuda:1, mps, or a torch.device
               ) -> torch.device:
     "The `torch.device` to use: 'auto' picks cuda, mps, then cpu."
     if isinstance(device, str) and device == 'auto':
@@ -106,7 +106,7 @@ class Run:
     eval_dl:object # evaluation batches, scored after every epoch
     split:str # 'test' or 'valid': what eval_dl holds, and the prefix of its history keys
     cbs:list # the callbacks, sorted by their order
-    train_step:Callable # one step (forward, loss, backward, update); before_fit may replace it
+    train_step:Callable # forward, loss, backward and update; before_fit may replace it
     first_epoch:int=1 # the first epoch to run (a resumed run starts later)
     epoch:int=0 # the current epoch, from 1
     step:int=0 # optimizer steps so far, over all epochs
@@ -118,7 +118,7 @@ class Run:
     train_loss:float|None=None # the epoch's mean training loss (from before_eval on)
     train_acc:float|None=None # the epoch's training accuracy (from before_eval on)
     history:list=field(default_factory=list) # one dict per completed epoch
-    error:BaseException|None=None # in cleanup_fit: the exception that ended the run, if any
+    error:BaseException|None=None # in cleanup_fit: the exception ending the run, if any
 
 # %% ../nbs/05_train.ipynb #6ec2b5fe
 class Callback:
@@ -139,7 +139,9 @@ class CancelFitException(Exception):
     "Raised by a callback to end `fit` early; `fit` returns the history so far."
 
 # %% ../nbs/05_train.ipynb #5bb066cf
-MAX_LOSS = 50.  # 20x the cross-entropy of a uniform guess over 10 classes (ln 10 = 2.3): no batch of a working run gets there
+# 20x the cross-entropy of a uniform guess over 10 classes (ln 10 = 2.3): no batch of a
+# working run gets there
+MAX_LOSS = 50.
 
 # %% ../nbs/05_train.ipynb #39bad49e
 class TrainingDiverged(RuntimeError):
@@ -213,15 +215,15 @@ def _cleanup(run):
 
 def fit(model:nn.Module, # the model to train (moved to the device)
         train_dl, # training batches (xb, yb): fast_loaders, or the tutorial's mnist_loaders
-        eval_dl, # evaluation batches, scored after every epoch: the test set, or a validation split
+        eval_dl, # batches scored after every epoch: the test set, or a validation split
         epochs:int=10, # passes over train_dl
-        opt_func:Callable|None=None, # optimizer from the parameters; None: SGD lr 0.02, momentum 0.9
+        opt_func:Callable|None=None, # optimizer from params; None: SGD lr 0.02, momentum 0.9
         loss_fn:Callable|None=None, # the training loss; None: cross-entropy
         cbs:list|tuple=(), # callbacks; a DivergenceCheck is added unless one is given
         device:str|torch.device='auto', # 'auto', 'cpu', 'cuda', 'mps' (see get_device)
         seed:int|None=None, # if given, seeds the shuffling first
         log:Callable|None=print, # gets each epoch's line; None for silence
-        split:str|None=None, # 'test' or 'valid', the history's key prefix; None: eval_dl.split, else 'test'
+        split:str|None=None, # key prefix 'test' or 'valid'; None: eval_dl.split, else 'test'
        ) -> list[dict]:
     "Train `model` (with the tutorial's recipe by default); returns the history."
     if epochs < 1: raise ValueError(f"epochs={epochs}: expected a whole number of epochs, 1 or more")

@@ -27,6 +27,7 @@ def levers(rows): return [{LEVERS.get(k, k): v for k, v in r.items()} for r in r
 if __name__ == '__main__':
     for path, fix in [*((p, recipe) for p in sorted(RESULTS.glob('recipe-*-cpu.json')) if 'levers' not in p.name and 'trials' not in p.name),
                       (RESULTS/'recipe-levers-cpu.json', levers)]:
+        if not path.exists(): continue  # the levers are now seed sweeps in results/studies/
         old = path.read_text()
         new = json.dumps(fix(json.loads(old)), indent=1) + '\n'
         if new != old: path.write_text(new); print(f"migrated {path.name}")

@@ -7,7 +7,8 @@
 The check renders the working tree's files (tracked and untracked, not ignored) in a temporary folder, so it never
 writes docs/ or README.md. The byte-for-byte comparison with the committed site runs only when the Quarto and pandoc
 versions equal those in tools/site_versions.json (other versions render other bytes); the checks run always:
-a page for every notebook, every local link and anchor resolves, no machine paths, tracebacks or warnings in
+a page for every notebook and every notebook in the sidebar, every local link and anchor resolves, no
+code line or text output wider than 92 characters, no machine paths, tracebacks or warnings in
 outputs, an API entry for every exported name (a heading; for a constant, its `#| exports` cell), output images kept inside the text column.
 Without Quarto it says how to get it in one line and skips, unless LENET5_STRICT=1 (set by .ci/run): then it fails.
 """
@@ -70,8 +71,12 @@ class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.ids, self.links, self.headings, self.outputs, self._out, self._h = set(), [], [], [], [], None
+        self.pres, self._pre = [], 0  # the text of each <pre>: code blocks, signatures, text outputs
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == 'pre':
+            if not self._pre: self.pres.append([])
+            self._pre += 1
         if 'id' in a: self.ids.add(a['id'])
         for k in ('href', 'src'):
             if a.get(k): self.links.append(a[k])
@@ -82,13 +87,31 @@ class _Page(HTMLParser):
         if tag in ('h2', 'h3'): self._h = []
         if tag in VOID: self.handle_endtag(tag)
     def handle_endtag(self, tag):
+        if tag == 'pre' and self._pre: self._pre -= 1
         if self._out:
             self._out[-1][0] -= 1
             if self._out[-1][0] == 0: _, cls, text = self._out.pop(); self.outputs.append((cls, ''.join(text)))
         if tag in ('h2', 'h3') and self._h is not None: self.headings.append(''.join(self._h).strip()); self._h = None
     def handle_data(self, data):
+        if self._pre: self.pres[-1].append(data)
         if self._out: self._out[-1][2].append(data)
         if self._h is not None: self._h.append(data)
+
+WIDTH = 92  # the text column holds this many characters of code: a longer line scrolls sideways
+
+def wide_lines(pg) -> list[str]:
+    "The lines of code and text output that page `pg` shows wider than WIDTH characters."
+    return [l for pre in pg.pres for l in ''.join(pre).splitlines() if len(l.rstrip()) > WIDTH]
+
+def sidebar_problems(nbs:list[Path]) -> list[str]:
+    "Notebooks missing from nbs/sidebar.yml, listed twice, or listed but absent."
+    import yaml
+    def items(c): return [x for e in c for x in (items(e['contents']) if isinstance(e, dict) else [e])]
+    listed = items(yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents'])
+    names = [nb.name for nb in nbs]
+    return ([f"nbs/sidebar.yml: {n} is not in the sidebar" for n in names if n not in listed] +
+            [f"nbs/sidebar.yml: {n} is listed {listed.count(n)} times" for n in sorted(set(listed)) if listed.count(n) > 1] +
+            [f"nbs/sidebar.yml: {n} is not a notebook in nbs/" for n in listed if n not in names])
 
 MACHINE = re.compile(r'(?<![\w.])/(?:tmp|root|home|Users|private/var|var/folders)/|[A-Z]:\\Users\\')
 WARN = re.compile(r'Traceback \(most recent call last\)|\b\w*Warning\b|IProgress not found')
@@ -116,6 +139,7 @@ def check(site:Path, proc:Path) -> list[str]:
     pages_of = {nb.stem: page_of(nb, proc) for nb in nbs}
     for nb, page in pages_of.items():
         if not (site/page).is_file(): errs.append(f"nbs/{nb}.ipynb has no page ({page} is missing)")
+    errs += sidebar_problems(nbs)
     parsed = {p: _parse(p) for p in sorted(site.rglob('*.html')) if 'site_libs' not in p.parts}
     for p, pg in parsed.items():
         rel = p.relative_to(site).as_posix()
@@ -136,6 +160,7 @@ def check(site:Path, proc:Path) -> list[str]:
             errs.append(f"{rel}: a Markdown link shows as text inside code: {re.sub('<[^>]+>', '', m.group(1))[-100:]!r}")
         for bad in ('NoneType=', 'builtin_function_or_method'):
             if bad in html: errs.append(f"{rel}: a signature shows {bad!r}: annotate that parameter")
+        for l in wide_lines(pg): errs.append(f"{rel}: a line of {len(l.rstrip())} characters scrolls sideways (at most {WIDTH}): {l.strip()[:100]!r}")
         dup = sorted({h for h in pg.headings if pg.headings.count(h) > 1})
         if dup: errs.append(f"{rel}: headings repeated on the page: {', '.join(dup)}")
         for cls, text in pg.outputs:
