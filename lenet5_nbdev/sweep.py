@@ -404,7 +404,7 @@ def run_sweep(name:str, # the study's name (made by open_study)
         procs.clear()
         raise
     finally:  # every worker joined: stop and join the tracker too, so that no child outlives run_sweep
-        if ours and not procs: tracker._stop()
+        if ours and not procs and hasattr(tracker, '_stop'): tracker._stop()  # private: 3.11.5+, 3.12+
     if _next(study.user_attrs['plan'], study.get_trials(deepcopy=False)) != 'done':
         raise SweepError(f"study={name}: its workers kept failing ({restarts} restarts): see their errors above")
     return study
