@@ -262,7 +262,6 @@ class ChannelsLast(Callback):
     def before_fit(self, run): run.model.to(memory_format=torch.channels_last)
     def before_batch(self, run): run.xb = run.xb.contiguous(memory_format=torch.channels_last)
 
-# %% ../nbs/05_train.ipynb #a5396641
 class BFloat16(Callback):
     "bfloat16 autocast for the forward pass and the loss (the weights stay fp32)."
     def before_batch(self, run):
