@@ -34,7 +34,6 @@ def get_device(device:str|torch.device='auto', # auto, cpu, cuda, cuda:1, mps, o
         raise ValueError(f"device={device}: not available: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev
 
-# %% ../nbs/05_train.ipynb #3c82d02f
 def set_seed(seed:int, # seed for Python's, and torch's CPU and CUDA, random number generators
             ):
     "Seed every random number generator that model initialisation and shuffling use."
