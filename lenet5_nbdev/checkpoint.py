@@ -36,7 +36,7 @@ def save_checkpoint(model:nn.Module, # the model to save: a LeNet5, or another w
     if path.is_dir() or not path.suffix: path.mkdir(parents=True, exist_ok=True); path = path/CHECKPOINT_NAME
     config = getattr(model, 'config', None) or {}  # what the constructor needs beyond num_classes (ConvNet's width...)
     full = dict(lenet5_nbdev=lenet5_nbdev.__version__, torch=torch.__version__) | (meta or {}) | \
-           dict(arch=type(model).__name__, num_classes=model.net[-1].out_features, **({'config': config} if config else {}))  # what rebuilds it wins
+           dict(arch=type(model).__name__, num_classes=getattr(model, 'num_classes', None) or model.net[-1].out_features, **({'config': config} if config else {}))  # what rebuilds it wins
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     return write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={'lenet5_nbdev': json.dumps(full)}))
 
@@ -61,6 +61,8 @@ def _check_finite(p, tensors):
     raise CheckpointError(f"{p}: {bad[0]} holds {what}{more}: expected finite weights (the run that saved them diverged?)")
 
 # %% ../nbs/04_checkpoint.ipynb #ce8f5f9a
+def _either(names): return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
 def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that holds model.safetensors
                     device:str|torch.device='cpu', # where to put the model
                     archs:tuple=(LeNet5,), # the model classes to accept
@@ -79,7 +81,7 @@ def load_checkpoint(path:str|Path, # a checkpoint file, or a run folder that hol
     except json.JSONDecodeError: raise CheckpointError(f"{p}: its metadata is not valid JSON") from None
     known = {a.__name__: a for a in archs}
     if meta.get('arch') not in known:
-        raise CheckpointError(f"{p} holds a {meta.get('arch') or 'different'} model: expected a {' or '.join(known)} checkpoint")
+        raise CheckpointError(f"{p} holds a {meta.get('arch') or 'different'} model: expected a {_either(list(known))} checkpoint")
     num_classes, config = int(meta.get('num_classes', 10)), meta.get('config') or {}
     try: model = known[meta['arch']](num_classes=num_classes, **config)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{p}: its config {config} does not build a {meta['arch']} ({e})") from None

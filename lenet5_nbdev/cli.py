@@ -91,7 +91,7 @@ def _run_settings(resume, recipe, seed, valid=False):
 @call_parse
 def lenet5_train(
     data:str=None, # folder of MNIST/raw/ ($LENET5_DATA, else a cache); downloads if missing
-    recipe:str=None, # tutorial (default, 10 epochs), tuned (30), fast, teacher or distilled
+    recipe:str=None, # tutorial (default), tuned, fast, distilled, lenet1998...
     epochs:int=None, # passes over the 60,000 training images (default: the recipe's)
     seed:int=None, # random seed of the weights, shuffling and augmentation (default: none)
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
@@ -144,7 +144,7 @@ def _model_label(model):
 
 @call_parse
 def lenet5_eval(
-    model:str=None, # tuned (default), distilled or tutorial (bundled), or a checkpoint path
+    model:str=None, # tuned (default), distilled, tutorial, lenet1998 (bundled), or a path
     data:str=None, # folder of MNIST/raw/ ($LENET5_DATA, else a cache); downloads if missing
     device:str='auto', # auto (cuda, then mps, then cpu), cpu, cuda or mps
 ):
@@ -155,7 +155,7 @@ def lenet5_eval(
         _, test_dl = fast_loaders(data, device=dev)
         from lenet5_nbdev.visualize import confusion_matrix
         probs, targets = get_preds(net, test_dl)
-        cm = confusion_matrix(probs, targets, net.net[-1].out_features)
+        cm = confusion_matrix(probs, targets, getattr(net, 'num_classes', None) or net.net[-1].out_features)
         acc = cm.diag().sum().item() / cm.sum().item()
         print(f"{_model_label(model)}: test accuracy {acc:.2%} ({cm.diag().sum().item():,} of {cm.sum().item():,})")
         print(_confusion_text(cm))
@@ -174,7 +174,7 @@ except ImportError:
 @call_parse
 def lenet5_predict(
     images:ImageFiles, # image files (PNG, JPEG, BMP, GIF; any size, colours, transparency)
-    model:str=None, # tuned (default), distilled or tutorial (bundled), or a checkpoint path
+    model:str=None, # tuned (default), distilled, tutorial, lenet1998 (bundled), or a path
     jsonl:store_true=False, # print JSON Lines: {path, digit, confidence, probs, uncertain}
     threshold:float=None, # flag answers below this confidence (default: the model's own)
 ):
@@ -196,7 +196,7 @@ def lenet5_predict(
 # %% ../nbs/99_cli.ipynb #c42fea51
 @call_parse
 def lenet5_export(
-    model:str=None, # tuned (default), distilled or tutorial (bundled), or a checkpoint path
+    model:str=None, # tuned (default), distilled, tutorial, lenet1998 (bundled), or a path
     onnx:str=None, # the .onnx file to write
 ):
     "Export a LeNet-5 model to ONNX and check onnxruntime against PyTorch."
@@ -241,7 +241,7 @@ def _json(text, opt, example):
 
 @call_parse
 def lenet5_sweep(
-    recipe:str=None, # a new study's recipe: tutorial, tuned, fast, teacher or distilled
+    recipe:str=None, # a new study's recipe: tutorial, tuned, fast, distilled, lenet1998...
     seeds:str=None, # a seed sweep, one run per seed (test set, or --valid): 0,1,2 or 0-4
     search:int=None, # or a search of this many trials (validation split, pruned as it goes)
     space:str=None, # search space as JSON, e.g. '{"lr": [0.05, 0.2], "epochs": [10, 40]}'
@@ -257,10 +257,11 @@ def lenet5_sweep(
     data:str=None, # folder with MNIST/raw/ (default: $LENET5_DATA, else a per-user cache)
     heartbeat:int=60, # --storage: seconds between heartbeats; a trial silent 2x that reruns
     show:store_true=False, # print the study's trials and exit
+    record:str=None, # then write the finished seed sweep's results file (JSON) here
 ):
     "Seed sweeps and searches of a recipe on Optuna, over processes and machines."
     with cli_errors('lenet5_sweep'):
-        from lenet5_nbdev.sweep import make_plan, open_study, run_sweep, study_table, sweep_storage
+        from lenet5_nbdev.sweep import make_plan, open_study, run_sweep, study_table, sweep_storage, seed_record
         if not (out or storage): raise CLIError("--out or --storage: expected where the study lives (a folder, or a database URL)")
         new = seeds is not None or search is not None
         if new and not recipe: raise CLIError("--recipe: expected the recipe of the new study: tutorial, tuned, fast, teacher or distilled")
@@ -279,3 +280,6 @@ def lenet5_sweep(
                 print(f"lenet5_sweep: interrupted; finished trials are kept: run the same command again to resume {name}", file=sys.stderr)
                 sys.exit(130)
         print(study_table(s))
+        if record:  # the seed record, as results/recipe-NAME-cpu.json
+            write_json(record, seed_record(s))
+            print(f"lenet5_sweep: wrote {record}", file=sys.stderr)

@@ -7,17 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['MIN_CONFIDENCE', 'THRESHOLD_KEY', 'softmax', 'prediction', 'confidence_threshold', 'calibrate_threshold']
+__all__ = ['MIN_CONFIDENCE', 'THRESHOLD_KEY', 'REJECT_KEY', 'softmax', 'prediction', 'confidence_threshold',
+           'calibrate_threshold']
 
 # %% ../nbs/11_confidence.ipynb #c9a53045
 MIN_CONFIDENCE = 0.6  # the threshold of a model that has no calibrated one
 
 # %% ../nbs/11_confidence.ipynb #decf33c2
 def softmax(logits:np.ndarray, # (N, classes) scores
+            reject:float|None=None, # a score for 'none of the classes' (LeNet1998's -j), or None
            ) -> np.ndarray:
-    "Row-wise softmax, computed stably in NumPy."
+    "Row-wise softmax in NumPy; with `reject`, the rows add up to less than 1."
+    if reject is not None: logits = np.concatenate([logits, np.full((len(logits), 1), reject, logits.dtype)], 1)
     z = np.exp(logits - logits.max(1, keepdims=True))
-    return z / z.sum(1, keepdims=True)
+    p = z / z.sum(1, keepdims=True)
+    return p if reject is None else p[:, :-1]
 
 # %% ../nbs/11_confidence.ipynb #b01383d4
 def prediction(probs, # one image's class probabilities, length 10
@@ -30,6 +34,7 @@ def prediction(probs, # one image's class probabilities, length 10
 
 # %% ../nbs/11_confidence.ipynb #856597a3
 THRESHOLD_KEY = 'uncertain_below'  # metadata key of a model's calibrated threshold
+REJECT_KEY = 'reject_logit'  # metadata key of a rejection score (LeNet1998's -j)
 
 # %% ../nbs/11_confidence.ipynb #f1e1cd62
 def confidence_threshold(meta:dict, # a model's metadata (from load_checkpoint, load_model or an ONNX file)

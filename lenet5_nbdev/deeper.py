@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .model import LeNet5, _check_images
+from .lenet1998 import LeNet1998
 
 # %% auto #0
 __all__ = ['ARCHS', 'ConvNet', 'macs']
@@ -54,4 +55,4 @@ def macs(model:nn.Module, # a model whose work is in Conv2d and Linear layers
 
 # %% ../nbs/17_deeper.ipynb #216ed43b
 # the architectures a recipe can name, and checkpoints can hold
-ARCHS = {'lenet5': LeNet5, 'convnet': ConvNet}
+ARCHS = {'lenet5': LeNet5, 'convnet': ConvNet, 'lenet1998': LeNet1998}

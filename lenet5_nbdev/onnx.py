@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .preprocess import preprocess, image_list
-from .confidence import THRESHOLD_KEY, prediction, softmax, confidence_threshold
+from .confidence import THRESHOLD_KEY, REJECT_KEY, prediction, softmax, confidence_threshold
 
 # %% auto #0
 __all__ = ['MissingExtra', 'export_onnx', 'OnnxModel']
@@ -39,8 +39,9 @@ def export_onnx(model, # a LeNet-5 (any nn.Module taking (N, 1, 32, 32))
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports its passes on stdout
             torch.onnx.export(model, example, tmp, input_names=['image'], output_names=['logits'],
                               dynamic_shapes=({0: torch.export.Dim('batch')},), dynamo=True, external_data=False)
-        if threshold is not None:
-            m = onnx.load(tmp); onnx.helper.set_model_props(m, {THRESHOLD_KEY: repr(float(threshold))}); onnx.save(m, tmp)
+        props = {THRESHOLD_KEY: repr(float(threshold))} if threshold is not None else {}
+        if getattr(model, 'reject_logit', None) is not None: props[REJECT_KEY] = repr(float(model.reject_logit))
+        if props: m = onnx.load(tmp); onnx.helper.set_model_props(m, props); onnx.save(m, tmp)
     return write_atomic(path, write)
 
 # %% ../nbs/13_onnx.ipynb #eae695ab
@@ -52,6 +53,7 @@ class OnnxModel:
         self.session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
         self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
         self.threshold = confidence_threshold(self.meta)  # the calibrated one, else MIN_CONFIDENCE
+        self.reject = float(self.meta[REJECT_KEY]) if REJECT_KEY in self.meta else None  # LeNet1998's -j
     def __call__(self, x:np.ndarray, # float32 (N, 1, 32, 32)
                 ) -> np.ndarray:
         "The logits `(N, classes)` for a preprocessed batch."
@@ -63,4 +65,5 @@ class OnnxModel:
         images = image_list(images)
         if not images: return []
         t = self.threshold if min_confidence is None else min_confidence
-        return [prediction(p, t) for p in softmax(self(np.stack([preprocess(im) for im in images])))]
+        probs = softmax(self(np.stack([preprocess(im) for im in images])), self.reject)
+        return [prediction(p, t) for p in probs]

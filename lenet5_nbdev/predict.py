@@ -13,6 +13,7 @@ import torch
 
 from .checkpoint import load_checkpoint, CheckpointError
 from .model import LeNet5
+from .lenet1998 import LeNet1998
 from .train import get_preds
 from .preprocess import preprocess, image_list
 from .confidence import prediction, confidence_threshold
@@ -21,11 +22,11 @@ from .confidence import prediction, confidence_threshold
 __all__ = ['BUNDLED', 'DEFAULT_MODEL', 'bundled_weights', 'bundled_model', 'load_model', 'classify', 'predict']
 
 # %% ../nbs/12_predict.ipynb #0513e976
-BUNDLED = ('tuned', 'distilled', 'tutorial')  # the checkpoints in lenet5_nbdev/weights/
+BUNDLED = ('tuned', 'distilled', 'tutorial', 'lenet1998')  # in lenet5_nbdev/weights/
 DEFAULT_MODEL = 'tuned'
 
 # %% ../nbs/12_predict.ipynb #153e22b3
-def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled or tutorial
+def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled, tutorial, lenet1998
                    ) -> Path:
     "Path of the bundled checkpoint `name`."
     if name not in BUNDLED: raise ValueError(f"model={name}: not a bundled model: expected one of {', '.join(BUNDLED)}")
@@ -33,9 +34,9 @@ def bundled_weights(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled o
 
 # %% ../nbs/12_predict.ipynb #12f7250f
 @lru_cache(maxsize=None)
-def _load_bundled(name): return load_checkpoint(bundled_weights(name))
+def _load_bundled(name): return load_checkpoint(bundled_weights(name), archs=(LeNet5, LeNet1998))
 
-def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled or tutorial
+def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled, tutorial, lenet1998
                  ) -> tuple[LeNet5, dict]:
     "The bundled LeNet-5 `name` (eval mode, CPU) and its metadata, loaded once."
     bundled_weights(name)  # checks the name
@@ -44,7 +45,7 @@ def bundled_model(name:str=DEFAULT_MODEL, # one of BUNDLED: tuned, distilled or 
 # %% ../nbs/12_predict.ipynb #8211a283
 def load_model(model:str|Path|None=None, # a bundled name (wins over a folder) or a checkpoint path
                device:str|torch.device='cpu', # where to put the model (CPU: bundled ones are shared)
-               archs:tuple=(LeNet5,), # the architectures accepted
+               archs:tuple|None=None, # the architectures accepted (None: LeNet5, LeNet1998)
               ) -> tuple[torch.nn.Module, dict]:
     "The model `model` names, and its metadata: None is the default bundled one."
     if model is None: model = DEFAULT_MODEL
@@ -53,7 +54,7 @@ def load_model(model:str|Path|None=None, # a bundled name (wins over a folder) o
     if isinstance(model, str) and not Path(model).exists() and Path(model).name == model and not Path(model).suffix:
         raise CheckpointError(f"{model} is neither a bundled model nor a file or folder: "
                               f"expected one of {', '.join(BUNDLED)}, or a checkpoint path")
-    return load_checkpoint(model, device, archs)
+    return load_checkpoint(model, device, archs or (LeNet5, LeNet1998))
 
 # %% ../nbs/12_predict.ipynb #1a43c8a4
 def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from preprocess)

@@ -14,7 +14,9 @@ from torch import nn
 
 from .data import fast_loaders, TensorLoader
 from .model import LeNet5
-from .train import ChannelsLast, fit, get_device, set_seed
+from .lenet1998 import (SDLM, MAPLoss, PaperSchedule, Curvature, HandStep, Distorted,
+                                    LR_1998, J_1998)
+from .train import ChannelsLast, DivergenceCheck, fit, get_device, set_seed
 from .augment import random_affine, AugmentedLoader
 from .schedule import OneCycle
 from .deeper import ARCHS
@@ -35,7 +37,7 @@ class Recipe:
     nesterov:bool=False # Nesterov momentum?
     weight_decay:float=0. # SGD's L2 penalty
     label_smoothing:float=0. # cross-entropy label smoothing
-    schedule:str='constant' # 'constant' or 'onecycle' (warm-up, cosine decay; per step)
+    schedule:str='constant' # 'constant', 'onecycle' (warm-up, cosine decay) or 'lecun1998'
     warmup:float=0.25 # fraction of the steps spent warming up ('onecycle')
     div:float=25. # 'onecycle' starts at lr/div
     degrees:float=0. # random rotation, up to this many degrees either way
@@ -47,26 +49,56 @@ class Recipe:
     teacher:str|None=None # checkpoint of a teacher to distill from; None: no teacher
     temperature:float=4. # distillation temperature
     soft_weight:float=0. # share of the teacher's soft-target term in the loss, 0 to 1
+    optimizer:str='sgd' # 'sgd', or 'sdlm' (the 1998 paper's; LeNet1998's own layers)
+    mu:float=0.02 # SDLM: steps of lr / (mu + curvature)
+    loss:str='ce' # 'ce' (cross-entropy), or 'map' (the 1998 paper's criterion)
+    j:float=1. # the MAP criterion's rejection constant
+    distort:bool=False # the 1998 paper's distortions (90% of the images, fresh each pass)
+    input_scaling:bool=False # lenet1998: background -0.1, ink 1.175
+    c3_table:bool=False # lenet1998: C3's connection table
+    subsampling:bool=False # lenet1998: trainable subsampling and squashing
+    tanh:bool=False # lenet1998: the scaled tanh (else ReLU)
+    rbf:bool=False # lenet1998: RBF outputs with fixed codes (else linear)
     def __post_init__(self):
         if self.arch not in ARCHS: raise ValueError(f"arch={self.arch!r}: expected one of {', '.join(ARCHS)}")
         if not 0 <= self.soft_weight <= 1: raise ValueError(f"soft_weight={self.soft_weight}: expected a share of the loss, from 0 to 1")
-        if self.schedule not in ('constant', 'onecycle'): raise ValueError(f"schedule={self.schedule!r}: expected 'constant' or 'onecycle'")
+        if self.schedule not in ('constant', 'onecycle', 'lecun1998'):
+            raise ValueError(f"schedule={self.schedule!r}: expected 'constant', 'onecycle' or 'lecun1998'")
+        if self.optimizer not in ('sgd', 'sdlm'): raise ValueError(f"optimizer={self.optimizer!r}: expected 'sgd' or 'sdlm'")
+        if self.loss not in ('ce', 'map'): raise ValueError(f"loss={self.loss!r}: expected 'ce' or 'map'")
+        if not self.j > 0: raise ValueError(f"j={self.j}: expected a positive constant")
+        if self.arch != 'lenet1998' and (on := [k for k, v in self.paper.items() if v]):
+            raise ValueError(f"{', '.join(on)}: the 1998 paper's layers are LeNet1998's: expected arch='lenet1998'")
+        if self.optimizer == 'sdlm' and not (self.arch == 'lenet1998' and self.c3_table and self.subsampling and self.tanh):
+            raise ValueError("optimizer='sdlm' trains LeNet1998's own layers: expected arch='lenet1998' with "
+                             "c3_table, subsampling and tanh")
         if self.epochs < 1: raise ValueError(f"epochs={self.epochs}: expected a whole number of epochs, 1 or more")
     @property
     def augments(self) -> bool: return bool(self.degrees or self.shift or self.scale or self.elastic)
+    @property
+    def paper(self) -> dict:
+        "LeNet1998's flags: which of the 1998 paper's layers the network has."
+        return dict(input_scaling=self.input_scaling, c3_table=self.c3_table, subsampling=self.subsampling,
+                    tanh=self.tanh, rbf=self.rbf)
     def opt_func(self, params): # the model's parameters
-        "The recipe's SGD optimizer over `params`: `fit`'s `opt_func`."
+        "The recipe's optimizer (SGD, or SDLM) over `params`: `fit`'s `opt_func`."
+        if self.optimizer == 'sdlm': return SDLM(params, lr=self.lr, mu=self.mu)
         return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov, weight_decay=self.weight_decay)
     def model(self) -> nn.Module:
         "A new, untrained network of the recipe's architecture."
+        if self.arch == 'lenet1998': return ARCHS[self.arch](**self.paper, j=self.j if self.loss == 'map' else None)
         return ARCHS[self.arch]()
     def loss_fn(self) -> nn.Module:
-        "The recipe's loss: cross-entropy, with its label smoothing."
+        "The recipe's loss: cross-entropy with its label smoothing, or MAP."
+        if self.loss == 'map': return MAPLoss(self.j)
         return nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
     def callbacks(self, device:str|torch.device, # the training device (channels-last is for CPUs)
                  ) -> list:
-        "The recipe's `fit` callbacks: schedule, memory layout on CPUs, teacher."
+        "The recipe's `fit` callbacks: schedule, memory layout on CPUs, teacher, SDLM's."
         return ([OneCycle(self.lr, self.warmup, self.div)] if self.schedule == 'onecycle' else []) + \
+               ([PaperSchedule(self.lr)] if self.schedule == 'lecun1998' else []) + \
+               ([Curvature(), HandStep()] if self.optimizer == 'sdlm' else []) + \
+               ([DivergenceCheck(max_loss=1000.)] if self.loss == 'map' else []) + \
                ([ChannelsLast()] if self.channels_last and get_device(device).type == 'cpu' else []) + \
                ([Distill(load_teacher(self.teacher, device, self.name), self.temperature, self.soft_weight)] if self.teacher else [])
 
@@ -86,6 +118,13 @@ RECIPES = {
 RECIPES['distilled'] = replace(RECIPES['tuned'], name='distilled', teacher=TEACHER,
                                epochs=25, label_smoothing=0.03,
                                temperature=2.5, soft_weight=0.67)
+# the 1998 paper's network and training (see LeNet-5 as in 1998)
+RECIPES['lenet1998'] = Recipe(
+    'lenet1998', arch='lenet1998', epochs=20, bs=1, lr=LR_1998, momentum=0.,
+    optimizer='sdlm', loss='map', j=J_1998, schedule='lecun1998',
+    input_scaling=True, c3_table=True, subsampling=True, tanh=True, rbf=True)
+RECIPES['lenet1998-distorted'] = replace(RECIPES['lenet1998'], name='lenet1998-distorted',
+                                         distort=True)
 
 # %% ../nbs/19_recipes.ipynb #643f81f4
 def get_recipe(name:str|Recipe, # a name from RECIPES, or a Recipe
@@ -113,6 +152,7 @@ def recipe_loaders(recipe:str|Recipe, # a recipe or its name
     if limit is not None:
         if not 1 <= limit <= len(train_dl.x): raise ValueError(f"limit={limit}: expected a number of training images from 1 to {len(train_dl.x)}")
         train_dl = TensorLoader(train_dl.x[:limit], train_dl.y[:limit], bs=r.bs, shuffle=True, split='train')
+    if r.distort: train_dl = Distorted(train_dl)
     if r.augments: train_dl = AugmentedLoader(train_dl, partial(random_affine, degrees=r.degrees, shift=r.shift, scale=r.scale, elastic=r.elastic))
     return train_dl, eval_dl
 

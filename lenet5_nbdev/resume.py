@@ -86,7 +86,7 @@ def save_resume(run:Run, # fit's run state after an epoch
     for i, s in enumerate(rng.get('cuda', [])): tensors[f'rng.cuda.{i}'] = s
     meta = dict(epoch=run.epoch, epochs=run.epochs, history=run.history, param_groups=opt['param_groups'],
                 opt_extra=extra, callbacks=list(cbs), cb_extra=cb_extra, python_rng=[rng['python'][0], list(rng['python'][1]), rng['python'][2]],
-                num_classes=run.model.net[-1].out_features)
+                num_classes=getattr(run.model, 'num_classes', None) or run.model.net[-1].out_features)
     path = Path(folder)/RESUME_NAME
     return write_atomic(path, lambda tmp: save_file(tensors, tmp, metadata={'lenet5_resume': json.dumps(meta)}))
 

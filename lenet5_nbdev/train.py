@@ -65,12 +65,18 @@ def train_epoch(model:nn.Module, # the model, already on device
     return total_loss / n, correct / n
 
 # %% ../nbs/05_train.ipynb #61c32917
+def _softmax(out, reject=None):
+    "Softmax over the scores, and over a rejection score if given (then the rows add up to less than 1)."
+    if reject is None: return out.softmax(1)
+    return torch.cat([out, out.new_full((len(out), 1), reject)], 1).softmax(1)[:, :-1]
+
 def get_preds(model:nn.Module, # the model to run (switched to eval mode)
               dl, # batches: (xb, yb) pairs, or images xb alone
               device:torch.device|None=None, # None: the device of model's parameters
               probs:bool=True, # softmax probabilities (True) or the raw logits (False)
              ) -> tuple[torch.Tensor, torch.Tensor|None]:
     "Predictions of `model` over `dl`, and the targets if `dl` has them, on the CPU."
+    # a model with a `reject_logit` (a score for 'none of the classes') has it in its softmax"
     device = device or next(model.parameters()).device
     model.eval()
     outs, ys = [], []
@@ -81,7 +87,8 @@ def get_preds(model:nn.Module, # the model to run (switched to eval mode)
             if yb is not None: ys.append(yb)
         if not outs: raise ValueError("get_preds: the loader gave no batches: expected at least one batch of images")
         out = torch.cat(outs)
-        return (out.softmax(1) if probs else out).cpu(), (torch.cat(ys).cpu() if ys else None)
+        if probs: out = _softmax(out, getattr(model, 'reject_logit', None))
+        return out.cpu(), (torch.cat(ys).cpu() if ys else None)
 
 # %% ../nbs/05_train.ipynb #b6e08ee7
 def evaluate(model:nn.Module, # the model to evaluate
@@ -147,16 +154,17 @@ class TrainingDiverged(RuntimeError):
     "The training loss became NaN, infinite or absurdly large."
 
 # %% ../nbs/05_train.ipynb #d270e8b6
-def _healthy(loss): return bool(torch.isfinite(loss) & (loss < MAX_LOSS))  # one host sync
+def _healthy(loss, limit=MAX_LOSS): return bool(torch.isfinite(loss) & (loss < limit))  # one host sync
 
 class DivergenceCheck(Callback):
-    "Stop with `TrainingDiverged` when the loss is not finite or above `MAX_LOSS`."
+    "Stop with `TrainingDiverged` when the loss is not finite or above `max_loss`."
     def __init__(self, every:int=20, # steps between checks (one host sync each); 0: per epoch only
-                ): self.every = every
+                 max_loss:float=MAX_LOSS, # a larger bound for losses on another scale
+                ): self.every, self.max_loss = every, max_loss
     def after_batch(self, run):
-        if self.every and run.step % self.every == 0 and not _healthy(run.loss): self._stop(run, run.loss, run.i + 1)
+        if self.every and run.step % self.every == 0 and not _healthy(run.loss, self.max_loss): self._stop(run, run.loss, run.i + 1)
     def before_eval(self, run):
-        if not _healthy(torch.tensor(run.train_loss)): self._stop(run, run.train_loss)
+        if not _healthy(torch.tensor(run.train_loss), self.max_loss): self._stop(run, run.train_loss)
     def _stop(self, run, loss, step=None):
         lr = run.opt.param_groups[0]['lr']
         of = f" of {len(run.train_dl)}" if hasattr(run.train_dl, '__len__') else ''

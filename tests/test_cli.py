@@ -187,7 +187,7 @@ def test_predict_model_names(tmp_path):
     assert answers['./tutorial', ('--threshold', '0.9')][1]  # --threshold overrides the checkpoint's own
     r = run('--model', 'best', 'noise.png', cmd='lenet5_predict', cwd=tmp_path)
     assert r.returncode == 2 and r.stderr == ("lenet5_predict: error: best is neither a bundled model nor a file or folder: "
-                                              "expected one of tuned, distilled, tutorial, or a checkpoint path\n"), r.stderr
+                                              "expected one of tuned, distilled, tutorial, lenet1998, or a checkpoint path\n"), r.stderr
 
 def test_eval():
     if not os.environ.get('LENET5_DATA'): pytest.skip('LENET5_DATA is not set: no MNIST to evaluate on')
@@ -235,3 +235,25 @@ def test_broken_data_file(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith('lenet5_train: error: ') and 'Traceback' not in r.stderr, r.stderr
     assert 't10k-labels-idx1-ubyte is 5,000 bytes: expected 10,008' in r.stderr
+
+def test_lenet1998(tmp_path, images):
+    "The 1998 network through the commands: predict (JSON), eval, export; its rejection share everywhere."
+    import numpy as np
+    from lenet5_nbdev.onnx import OnnxModel
+    from lenet5_nbdev.predict import bundled_model, predict
+    r = run('--model', 'lenet1998', '--jsonl', str(images/'one.png'), str(images/'seven.jpg'), cmd='lenet5_predict')
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(line) for line in r.stdout.splitlines()]
+    want = predict([images/'one.png', images/'seven.jpg'], 'lenet1998')
+    assert [g['digit'] for g in got] == [w['digit'] for w in want] == [1, 7], (got, want)
+    assert all(abs(sum(g['probs']) - sum(w['probs'])) < 1e-5 and sum(g['probs']) < 1 for g, w in zip(got, want))
+    out = tmp_path/'lenet1998.onnx'
+    r = run('--model', 'lenet1998', '--onnx', str(out), cmd='lenet5_export')
+    assert r.returncode == 0 and float(r.stdout.rsplit(':', 1)[1]) < 1e-4, r.stderr + r.stdout
+    om, meta = OnnxModel(out), bundled_model('lenet1998')[1]
+    assert om.reject == -meta['config']['j'] and om.threshold == meta['uncertain_below']
+    onnx_probs = [p['probs'] for p in om.predict([images/'one.png', images/'seven.jpg'])]
+    assert np.abs(np.array(onnx_probs) - np.array([w['probs'] for w in want])).max() < 1e-4
+    if os.environ.get('LENET5_DATA'):
+        r = run('--model', 'lenet1998', '--device', 'cpu', cmd='lenet5_eval')
+        assert r.returncode == 0 and r.stdout.startswith(f"lenet1998 (bundled): test accuracy {meta['test_acc']:.2%}"), r.stdout

@@ -4,7 +4,7 @@ import nbformat, pytest
 from nbclient import NotebookClient
 from conftest import ROOT
 
-@pytest.mark.parametrize('name', ['02_model', '09_progress'])
+@pytest.mark.parametrize('name', ['02_model', '22_progress'])
 def test_runs_in_a_jupyter_kernel(name, tmp_path):
     nb = nbformat.read(ROOT/'nbs'/f'{name}.ipynb', as_version=4)
     env = dict(os.environ, OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS', '1'))

@@ -1,5 +1,5 @@
 """Sweeps as a user runs them: worker processes sharing a journal file, and a real PostgreSQL server with a worker killed mid-trial."""
-import os, shutil, signal, socket, subprocess, sys, tempfile, time
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 from pathlib import Path
 import pytest
 from conftest import script
@@ -40,6 +40,12 @@ def test_two_workers_share_a_journal(tmp_path):
     assert 'seed 3' in r.stdout and 'complete' in r.stdout
     again = sweep('--recipe', 'tutorial', '--seeds', '0-3', *QUICK, '--out', str(tmp_path))  # resumes: nothing left to run
     assert again.returncode == 0 and len(study.get_trials()) == 4, again.stderr
+    rec = tmp_path/'recipe-tutorial-cpu.json'  # --record: the seed record of the finished sweep, as a results file
+    r = sweep('--study', 'tutorial-seeds', '--out', str(tmp_path), '--show', '--record', str(rec))
+    assert r.returncode == 0 and [x['seed'] for x in json.loads(rec.read_text())['runs']] == [0, 1, 2, 3], r.stderr
+    r = sweep('--recipe', 'tutorial', '--seeds', '7', *QUICK, '--out', str(tmp_path), '--study', 'new', '--show',
+              '--record', str(tmp_path/'no.json'))  # --show: nothing runs, so nothing to record
+    assert r.returncode == 2 and 'no finished run' in r.stderr and not (tmp_path/'no.json').exists(), r.stderr
 
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path):
     "Ctrl-C (SIGINT to the whole process group, as a terminal sends it) mid-trial: exit 130, one line, nothing lost."
