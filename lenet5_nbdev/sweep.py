@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_sweep.ipynb #cca7799f
 from __future__ import annotations
-import json, multiprocessing, multiprocessing.connection, os, signal, socket, statistics, threading, time, warnings
+import json, multiprocessing, multiprocessing.connection, os, signal, socket, statistics, sys, threading, time, warnings
 from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from multiprocessing import resource_tracker
@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from .records import Table
-from .train import Callback, CancelFitException, get_device
+from .train import Callback, CancelFitException, TrainingDiverged, get_device
 from .onnx import MissingExtra
 from .recipes import Recipe, get_recipe, time_to_accuracy, train_recipe
 from .records import run_info
@@ -85,7 +85,7 @@ def check_space(space:dict, # field name -> [low, high], {'low', 'high', 'log'} 
 # %% ../nbs/20_sweep.ipynb #75fc7892
 def _changed(r, settings):
     "Recipe `r` with `settings` (field name -> value), checked."
-    types = {'int': int, 'float': float, 'bool': bool, 'str': str, 'str|None': str}
+    types = {'int': int, 'float': float, 'bool': bool, 'str': str, 'str|None': str, 'float|None': float}
     kinds = {f.name: types[str(f.type).replace(' ', '')] for f in fields(Recipe) if f.name != 'name'}
     optional = {f.name for f in fields(Recipe) if str(f.type).replace(' ', '').endswith('|None')}
     if not isinstance(settings, dict): raise SweepError(f"settings={settings!r}: expected a mapping of Recipe fields to values")
@@ -156,9 +156,11 @@ def _params(t):
     "A trial's parameters: those suggested, or for a queued trial those it was queued with."
     return t.params or t.system_attrs.get('fixed_params', {})
 
+def _diverged(t): return t.state == TrialState.FAIL and 'diverged' in t.user_attrs  # not worth a rerun
+
 def _todo(plan, trials):
-    "Seeds to queue so that every seed of a seed sweep has a trial that is waiting, running or complete."
-    have = {_params(t).get('seed') for t in trials if t.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)}
+    "Seeds to queue so that every seed of a seed sweep has a trial waiting, running, complete or diverged."
+    have = {_params(t).get('seed') for t in trials if _diverged(t) or t.state in (TrialState.WAITING, TrialState.RUNNING, TrialState.COMPLETE)}
     return [s for s in plan['seeds'] if s not in have] if plan['kind'] == 'seeds' else []
 
 def _baseline(plan):
@@ -272,7 +274,7 @@ def _next(plan, trials):
     "'start' a trial, 'wait' for running ones (one may fail and be queued again), or 'done'."
     n = lambda *states: sum(t.state in states for t in trials)
     if plan['kind'] == 'seeds':
-        if {t.params.get('seed') for t in trials if t.state == TrialState.COMPLETE} >= set(plan['seeds']): return 'done'
+        if {t.params.get('seed') for t in trials if t.state == TrialState.COMPLETE or _diverged(t)} >= set(plan['seeds']): return 'done'
         return 'start' if n(TrialState.WAITING) else 'wait'
     if n(TrialState.COMPLETE, TrialState.PRUNED) >= plan['n_trials']: return 'done'
     return 'start' if n(TrialState.WAITING) or n(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) < plan['n_trials'] else 'wait'
@@ -303,7 +305,10 @@ def work(storage, # from sweep_storage
                 def objective(trial):
                     release()  # the trial is taken: the next worker may look
                     trial.set_user_attr('worker', worker_name()); trial.set_user_attr('sampler_seed', sampler_seed)
-                    return run_trial(trial, plan, device, root)
+                    try: return run_trial(trial, plan, device, root)
+                    except TrainingDiverged as e:  # a failed trial, not a dead worker: no traceback, no rerun
+                        trial.set_user_attr('diverged', str(e)); print(f"{name} trial {trial.number}: {e}", file=sys.stderr)
+                        return float('nan')  # Optuna fails the trial
                 study.optimize(objective, n_trials=1); ran += 1
         if todo == 'done': return ran
         if todo == 'wait': time.sleep(poll)
@@ -322,7 +327,7 @@ def study_table(study, # a study made by open_study
         rec = t.user_attrs.get('record', {})
         what = f"seed {t.params['seed']}" if plan['kind'] == 'seeds' and 'seed' in t.params else \
                ', '.join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()) + (' (the recipe as it is)' if t.user_attrs.get('baseline') else '')
-        rows.append((t.number, t.state.name.lower(), what, f"{rec[acc]:.2%}" if acc in rec else '',
+        rows.append((t.number, 'diverged' if _diverged(t) else t.state.name.lower(), what, f"{rec[acc]:.2%}" if acc in rec else '',
                      len(rec.get('history', [])) or '', f"{rec['seconds']:.0f}" if 'seconds' in rec else '', t.user_attrs.get('worker', '')))
     return Table(rows, ('trial', 'state', 'seed or settings', acc.replace('_acc', ' accuracy'), 'epochs', 'seconds', 'worker'))
 
@@ -423,7 +428,9 @@ def seed_record(study, # a finished seed sweep (open_study)
                                device_name=r['device_name'], torch_threads=r['torch_threads'], trial=t.number,
                                worker=t.user_attrs.get('worker'), history=r['history'])
     if missing := [s for s in plan['seeds'] if s not in runs]:
-        raise SweepError(f"study={study.study_name}: seeds {missing} have no finished run: expected a finished sweep (run it again to finish it)")
+        dead = sorted(_params(t)['seed'] for t in study.get_trials(deepcopy=False) if _diverged(t))
+        why = f" (seeds {dead} diverged: see the study's table)" if dead else ''
+        raise SweepError(f"study={study.study_name}: seeds {missing} have no finished run{why}: expected a finished sweep (run it again to finish it)")
     accs = [runs[s][acc] for s in plan['seeds']]
     first = done[0].user_attrs['record']
     return dict(recipe=plan['recipe'], settings=plan['settings'], study=study.study_name, limit=plan['limit'],

@@ -14,7 +14,8 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['MAX_LOSS', 'get_device', 'set_seed', 'train_epoch', 'get_preds', 'evaluate', 'Run', 'Callback', 'CancelFitException',
-           'TrainingDiverged', 'DivergenceCheck', 'format_epoch', 'train_step', 'fit', 'ChannelsLast', 'BFloat16']
+           'TrainingDiverged', 'DivergenceCheck', 'format_epoch', 'train_step', 'fit', 'ChannelsLast', 'BFloat16',
+           'GradClip']
 
 # %% ../nbs/05_train.ipynb #fa5017f8
 def get_device(device:str|torch.device='auto', # auto, cpu, cuda, cuda:1, mps, or a torch.device
@@ -134,6 +135,7 @@ class Callback:
     def before_epoch(self, run): pass
     def before_batch(self, run): pass
     def after_loss(self, run): pass
+    def after_backward(self, run): pass
     def after_batch(self, run): pass
     def before_eval(self, run): pass
     def after_epoch(self, run): pass
@@ -151,26 +153,36 @@ MAX_LOSS = 50.
 
 # %% ../nbs/05_train.ipynb #39bad49e
 class TrainingDiverged(RuntimeError):
-    "The training loss became NaN, infinite or absurdly large."
+    "The loss became NaN, infinite or absurdly large, or the accuracy collapsed."
 
 # %% ../nbs/05_train.ipynb #d270e8b6
 def _healthy(loss, limit=MAX_LOSS): return bool(torch.isfinite(loss) & (loss < limit))  # one host sync
 
 class DivergenceCheck(Callback):
-    "Stop with `TrainingDiverged` when the loss is not finite or above `max_loss`."
+    "Stop with `TrainingDiverged` when the loss blows up or the accuracy collapses."
     def __init__(self, every:int=20, # steps between checks (one host sync each); 0: per epoch only
                  max_loss:float=MAX_LOSS, # a larger bound for losses on another scale
-                ): self.every, self.max_loss = every, max_loss
+                 max_drop:float|None=0.25, # largest fall of train accuracy below its best; None: off
+                ): self.every, self.max_loss, self.max_drop = every, max_loss, max_drop
     def after_batch(self, run):
         if self.every and run.step % self.every == 0 and not _healthy(run.loss, self.max_loss): self._stop(run, run.loss, run.i + 1)
     def before_eval(self, run):
         if not _healthy(torch.tensor(run.train_loss), self.max_loss): self._stop(run, run.train_loss)
+        if self.max_drop is None or not run.history: return
+        best = max(run.history, key=lambda h: h['train_acc'])  # a resumed run's history counts
+        if run.train_acc < best['train_acc'] - self.max_drop: self._collapsed(run, best)
     def _stop(self, run, loss, step=None):
         lr = run.opt.param_groups[0]['lr']
         of = f" of {len(run.train_dl)}" if hasattr(run.train_dl, '__len__') else ''
         where = f"epoch {run.epoch}, step {step}{of}" if step else f"epoch {run.epoch}"
         raise TrainingDiverged(f"training diverged at {where}: the loss is {float(torch.as_tensor(loss).detach()):.4g}. "
                                f"The learning rate {lr:g} is too high for this run: try a lower one, e.g. {lr/10:g}")
+    def _collapsed(self, run, best):
+        lr = run.opt.param_groups[0]['lr']
+        raise TrainingDiverged(f"training collapsed at epoch {run.epoch}: training accuracy {run.train_acc:.2%} against "
+                               f"{best['train_acc']:.2%} at epoch {best['epoch']} (loss {run.train_loss:.4g}). The learning rate "
+                               f"{lr:g} (at the end of the epoch) is too high for this run: try a lower peak learning rate, "
+                               f"e.g. {lr/10:g}, or clip the gradients (GradClip)")
 
 # %% ../nbs/05_train.ipynb #9c4ab37a
 def format_epoch(h:dict, # one history entry
@@ -194,6 +206,7 @@ def train_step(run:Run, # fit's run state: model, optimizer, loss function, batc
     _event(run, 'after_loss')
     run.opt.zero_grad(set_to_none=True)
     run.loss.backward()
+    _event(run, 'after_backward')
     run.opt.step()
 
 # %% ../nbs/05_train.ipynb #fcffaaf3
@@ -277,3 +290,10 @@ class BFloat16(Callback):
     def cleanup_fit(self, run): self._leave()
     def _leave(self):
         if getattr(self, 'ctx', None) is not None: self.ctx.__exit__(None, None, None); self.ctx = None
+
+class GradClip(Callback):
+    "Clip the norm of all the gradients together to `max_norm` before each step."
+    def __init__(self, max_norm:float, # the largest norm of all the gradients together
+                 norm_type:float=2., # the p of the p-norm: 2 (Euclidean), 1, or inf (the largest entry)
+                ): self.max_norm, self.norm_type = max_norm, norm_type
+    def after_backward(self, run): torch.nn.utils.clip_grad_norm_(run.model.parameters(), self.max_norm, self.norm_type)
