@@ -21,7 +21,7 @@ from .resume import ResumeCheckpoint, RESUME_NAME
 from .benchmark import benchmark
 from .progress import ProgressBar
 from .preprocess import preprocess, ImageError
-from .confidence import confidence_threshold
+from .confidence import confidence_threshold, confidence_kind
 from .predict import BUNDLED, DEFAULT_MODEL, load_model, classify
 from .onnx import export_onnx, OnnxModel, MissingExtra
 from .deeper import ARCHS
@@ -175,21 +175,24 @@ except ImportError:
 def lenet5_predict(
     images:ImageFiles, # image files (PNG, JPEG, BMP, GIF; any size, colours, transparency)
     model:str=None, # tuned (default), distilled, tutorial, lenet1998 (bundled), or a path
-    jsonl:store_true=False, # print JSON Lines: {path, digit, confidence, probs, uncertain}
-    threshold:float=None, # flag answers below this confidence (default: the model's own)
+    jsonl:store_true=False, # print one JSON object per image and line (JSON Lines)
+    threshold:float=None, # flag answers scoring below this (default: the model's own)
 ):
     "Read the digit in each image with LeNet-5, preprocessed the MNIST way."
     with cli_errors('lenet5_predict'):
         net, meta = load_model(model)
         if threshold is None: threshold = confidence_threshold(meta)
+        kind = confidence_kind(meta)
         good, bad = [], 0
         for path in images:
             try: good.append((path, preprocess(path)))
             except ImageError as e:
                 print(f"lenet5_predict: error: {e}", file=sys.stderr); bad += 1
-        results = [dict(path=p, **r) for (p, _), r in zip(good, classify([x for _, x in good], net, threshold))]
+        results = [dict(path=p, **r) for (p, _), r in zip(good, classify([x for _, x in good], net, threshold, kind))]
         for r in results:
-            if r['uncertain']: print(f"lenet5_predict: warning: {r['path']}: low confidence ({r['confidence']:.0%}); it may not be a digit", file=sys.stderr)
+            low = (f"{r['confidence']:.0%}" if kind == 'softmax' else
+                   f"{r['confidence']:.0%}, energy score {r['score']:.2f} below {threshold:.2f}")
+            if r['uncertain']: print(f"lenet5_predict: warning: {r['path']}: low confidence ({low}); it may not be a digit", file=sys.stderr)
             print(json.dumps(r) if jsonl else f"{r['path']}\t{r['digit']}\t{r['confidence']:.4f}")
         if bad: sys.exit(2)
 
@@ -204,10 +207,10 @@ def lenet5_export(
         if not onnx: raise CLIError("--onnx: expected the .onnx file to write")
         out = _out_file(onnx, '--onnx')
         net, meta = load_model(model)
-        export_onnx(net, out, confidence_threshold(meta))
+        export_onnx(net, out, confidence_threshold(meta), confidence_kind(meta))
         x = torch.rand(16, 1, 32, 32)
         with torch.inference_mode(): diff = np.abs(OnnxModel(out)(x.numpy()) - net(x).numpy()).max()
-        print(f"wrote {out} ({out.stat().st_size/1024:.0f} KB, uncertain below {confidence_threshold(meta):.3f}); "
+        print(f"wrote {out} ({out.stat().st_size/1024:.0f} KB, uncertain below {confidence_threshold(meta):.3g}, {confidence_kind(meta)} score); "
               f"max |onnxruntime - PyTorch| on a random batch: {diff:.1e}")
 
 # %% ../nbs/99_cli.ipynb #9e3225a9

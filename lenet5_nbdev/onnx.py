@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .preprocess import preprocess, image_list
-from .confidence import THRESHOLD_KEY, REJECT_KEY, prediction, softmax, confidence_threshold
+from .confidence import (THRESHOLD_KEY, REJECT_KEY, SCORE_KEY, prediction, softmax,
+                                     confidence_threshold, confidence_kind, confidence_scores)
 
 # %% auto #0
 __all__ = ['MissingExtra', 'export_onnx', 'OnnxModel']
@@ -28,8 +29,10 @@ def _require(*modules):
 def export_onnx(model, # a LeNet-5 (any nn.Module taking (N, 1, 32, 32))
                 path:str|Path, # the .onnx file to write (atomically)
                 threshold:float|None=None, # the calibrated confidence threshold, kept in the metadata
+                score:str='softmax', # the score the threshold applies to: 'softmax' or 'energy'
                ) -> Path:
     "Export `model` to ONNX: input `image` `(N, 1, 32, 32)`, output `logits`."
+    confidence_kind({SCORE_KEY: score})  # checks the name
     _require('onnx', 'onnxscript')
     import onnx, torch
     from lenet5_nbdev.records import write_atomic
@@ -39,7 +42,7 @@ def export_onnx(model, # a LeNet-5 (any nn.Module taking (N, 1, 32, 32))
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter reports its passes on stdout
             torch.onnx.export(model, example, tmp, input_names=['image'], output_names=['logits'],
                               dynamic_shapes=({0: torch.export.Dim('batch')},), dynamo=True, external_data=False)
-        props = {THRESHOLD_KEY: repr(float(threshold))} if threshold is not None else {}
+        props = {THRESHOLD_KEY: repr(float(threshold)), SCORE_KEY: score} if threshold is not None else {}
         if getattr(model, 'reject_logit', None) is not None: props[REJECT_KEY] = repr(float(model.reject_logit))
         if props: m = onnx.load(tmp); onnx.helper.set_model_props(m, props); onnx.save(m, tmp)
     return write_atomic(path, write)
@@ -53,17 +56,19 @@ class OnnxModel:
         self.session = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
         self.meta = dict(self.session.get_modelmeta().custom_metadata_map)
         self.threshold = confidence_threshold(self.meta)  # the calibrated one, else MIN_CONFIDENCE
+        self.score = confidence_kind(self.meta)  # what the threshold applies to
         self.reject = float(self.meta[REJECT_KEY]) if REJECT_KEY in self.meta else None  # LeNet1998's -j
     def __call__(self, x:np.ndarray, # float32 (N, 1, 32, 32)
                 ) -> np.ndarray:
         "The logits `(N, classes)` for a preprocessed batch."
         return self.session.run(['logits'], {'image': np.ascontiguousarray(x, dtype=np.float32)})[0]
     def predict(self, images, # a path, PIL image or array, or a list of them (see lenet5_nbdev.preprocess.image_list)
-                min_confidence:float|None=None, # flag answers below this; None: the model's calibrated threshold
+                min_confidence:float|None=None, # flag answers below this; None: the model's threshold
                ) -> list[dict]:
-        "One `{'digit', 'confidence', 'probs', 'uncertain'}` per image."
+        "One `{'digit', 'confidence', 'probs', 'score', 'uncertain'}` per image."
         images = image_list(images)
         if not images: return []
         t = self.threshold if min_confidence is None else min_confidence
-        probs = softmax(self(np.stack([preprocess(im) for im in images])), self.reject)
-        return [prediction(p, t) for p in probs]
+        logits = self(np.stack([preprocess(im) for im in images]))
+        scores = confidence_scores(logits, self.score, self.reject)
+        return [prediction(p, t, s) for p, s in zip(softmax(logits, self.reject), scores)]

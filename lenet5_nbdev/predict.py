@@ -16,7 +16,8 @@ from .model import LeNet5
 from .lenet1998 import LeNet1998
 from .train import get_preds
 from .preprocess import preprocess, image_list
-from .confidence import prediction, confidence_threshold
+from .confidence import (prediction, confidence_threshold, confidence_kind,
+                                     confidence_scores, softmax)
 
 # %% auto #0
 __all__ = ['BUNDLED', 'DEFAULT_MODEL', 'bundled_weights', 'bundled_model', 'load_model', 'classify', 'predict']
@@ -60,19 +61,24 @@ def load_model(model:str|Path|None=None, # a bundled name (wins over a folder) o
 def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from preprocess)
              model:str|Path|torch.nn.Module|None=None, # a bundled name, a path or a model
              min_confidence:float|None=None, # flag answers below this; None: the model's threshold
+             score:str|None=None, # 'softmax' or 'energy'; None: the model's own
             ) -> list[dict]:
-    "One `{'digit', 'confidence', 'probs', 'uncertain'}` per preprocessed image."
+    "`{'digit', 'confidence', 'probs', 'score', 'uncertain'}` per preprocessed image."
     if isinstance(model, torch.nn.Module): meta = {}
     else: model, meta = load_model(model)
     if min_confidence is None: min_confidence = confidence_threshold(meta)
+    score = score or confidence_kind(meta)
     if not len(xs): return []
-    probs, _ = get_preds(model, torch.from_numpy(np.stack(xs)).split(1024))
-    return [prediction(p, min_confidence) for p in probs.numpy()]
+    logits = get_preds(model, torch.from_numpy(np.stack(xs)).split(1024), probs=False)[0].numpy()
+    reject = getattr(model, 'reject_logit', None)
+    return [prediction(p, min_confidence, s) for p, s in
+            zip(softmax(logits, reject), confidence_scores(logits, score, reject))]
 
 # %% ../nbs/12_predict.ipynb #ff9c6e83
 def predict(images, # a path, PIL image or array/tensor, a list of them, or an (N, C, H, W) batch
             model:str|Path|torch.nn.Module|None=None, # a bundled name, a path or a model
             min_confidence:float|None=None, # flag answers below this; None: the model's threshold
+            score:str|None=None, # 'softmax' or 'energy'; None: the model's own
            ) -> list[dict]:
-    "One `{'digit', 'confidence', 'probs', 'uncertain'}` per image."
-    return classify([preprocess(im) for im in image_list(images)], model, min_confidence)
+    "One `{'digit', 'confidence', 'probs', 'score', 'uncertain'}` per image."
+    return classify([preprocess(im) for im in image_list(images)], model, min_confidence, score)

@@ -116,7 +116,7 @@ def test_predict(images):
     assert all(0.5 < float(c) <= 1 for *_, c in lines)
     r = run('--jsonl', str(images/'one.png'), str(images/'seven.jpg'), cmd='lenet5_predict')
     out = [json.loads(l) for l in r.stdout.splitlines()]  # JSON Lines: one object per image
-    assert [sorted(o) for o in out] == 2 * [['confidence', 'digit', 'path', 'probs', 'uncertain']]
+    assert [sorted(o) for o in out] == 2 * [['confidence', 'digit', 'path', 'probs', 'score', 'uncertain']]
     assert [o['digit'] for o in out] == [1, 7] and len(out[0]['probs']) == 10 and abs(sum(out[0]['probs']) - 1) < 1e-5
 
 BAD_IMAGES = [('missing.png', 'no such file'), ('notes.png', 'is not an image'), ('empty.png', 'is empty (0 bytes)'),
@@ -257,3 +257,28 @@ def test_lenet1998(tmp_path, images):
     if os.environ.get('LENET5_DATA'):
         r = run('--model', 'lenet1998', '--device', 'cpu', cmd='lenet5_eval')
         assert r.returncode == 0 and r.stdout.startswith(f"lenet1998 (bundled): test accuracy {meta['test_acc']:.2%}"), r.stdout
+
+def test_score_agrees(tmp_path, images):
+    "Each bundled model's confidence score: predict, lenet5_predict --jsonl and its ONNX export give the same numbers."
+    import numpy as np
+    from PIL import Image
+    from lenet5_nbdev.predict import predict, BUNDLED, bundled_model, DEFAULT_MODEL
+    from lenet5_nbdev.onnx import OnnxModel
+    from lenet5_nbdev.confidence import SCORE_KEY
+    Image.fromarray((np.random.default_rng(1).random((64, 64)) * 255).astype(np.uint8)).save(tmp_path/'noise.png')
+    files = [str(images/'one.png'), str(images/'seven.jpg'), str(tmp_path/'noise.png')]
+    kinds = set()
+    for name in BUNDLED:
+        kinds.add(bundled_model(name)[1][SCORE_KEY])
+        want = predict(files, name)
+        r = run('--model', name, '--jsonl', *files, cmd='lenet5_predict')
+        assert r.returncode == 0, r.stderr
+        got = [json.loads(l) for l in r.stdout.splitlines()]
+        if name == DEFAULT_MODEL: assert want[2]['uncertain'] and 'noise.png: low confidence' in r.stderr, r.stderr
+        r = run('--model', name, '--onnx', str(tmp_path/f'{name}.onnx'), cmd='lenet5_export')
+        assert r.returncode == 0, r.stderr
+        onnx = OnnxModel(tmp_path/f'{name}.onnx').predict(files)
+        for other in (got, onnx):
+            assert [o['uncertain'] for o in other] == [w['uncertain'] for w in want], (name, other, want)
+            assert np.abs(np.array([o['score'] for o in other]) - [w['score'] for w in want]).max() < 1e-4, name
+    assert kinds == {'softmax', 'energy'}, kinds  # both scores are exercised

@@ -147,7 +147,7 @@ def test_preprocess_parity(site, browser, mnist):
             const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
             const ctx = c.getContext('2d'); ctx.drawImage(img, 0, 0);
             const r = await window.lenet5.classify(ctx.getImageData(0, 0, c.width, c.height));
-            out.push([r.digit, b64(r.input), r.uncertain]);
+            out.push([r.digit, b64(r.input), r.uncertain, r.score]);
           }
           return out; })().then(done, e => done(String(e)))""", [f'{url}/png/{p.name}' for p in paths])
     assert isinstance(res, list), res
@@ -157,6 +157,8 @@ def test_preprocess_parity(site, browser, mnist):
     print(f"\npreprocess: {len(paths)} PNGs, same digit and uncertain flag as predict for {same}; max |browser - Python| 32x32 input {diff:.1e}")
     assert same == len(paths), [(p.name, r[0], q['digit']) for p, r, q in zip(paths, res, py) if (r[0], r[2]) != (q['digit'], q['uncertain'])]
     assert diff < 1e-5, diff
+    score_diff = max(abs(r[3] - p['score']) for r, p in zip(res, py))  # the model's own score
+    assert score_diff < 1e-4, score_diff
 
 STROKES = {  # in fractions of the pad: lists of strokes, each a list of points
     'one': [[(0.5, 0.15 + 0.07 * i) for i in range(11)]],
