@@ -149,19 +149,29 @@ export function softmax(logits) {
   return e.map(v => v / s);
 }
 
-// Probabilities for n inputs (n x 1024 float32 values, concatenated): an array of n arrays of ten.
-export async function run(x, n = 1) {
+// Logits for n inputs (n x 1024 float32 values, concatenated): an array of n arrays of ten.
+async function logitsOf(x, n = 1) {
   const out = await session.run({[meta.input]: new ort.Tensor('float32', x, [n, 1, 32, 32])});
   const logits = out[meta.output].data;
-  return Array.from({length: n}, (_, i) => softmax(logits.subarray(i * 10, i * 10 + 10)));
+  return Array.from({length: n}, (_, i) => Array.from(logits.subarray(i * 10, i * 10 + 10)));
 }
 
-// One image's answer, as lenet5_nbdev.confidence.prediction gives it, with the model's own threshold.
+// Probabilities for n inputs: an array of n arrays of ten.
+export async function run(x, n = 1) { return (await logitsOf(x, n)).map(softmax); }
+
+// The energy score: log-sum-exp of the logits (lenet5_nbdev.confidence.confidence_scores).
+export function energy(logits) {
+  const m = Math.max(...logits);
+  return m + Math.log(logits.reduce((a, v) => a + Math.exp(v - m), 0));
+}
+
+// One image's answer, as lenet5_nbdev.confidence.prediction gives it, with the model's own score and threshold.
 export async function classify(image) {
   const x = preprocess(image);
   if (!x) return null;
-  const probs = (await run(x))[0], digit = probs.indexOf(Math.max(...probs));
-  return {digit, confidence: probs[digit], probs, uncertain: probs[digit] < meta.uncertain_below, input: x};
+  const logits = (await logitsOf(x))[0], probs = softmax(logits), digit = probs.indexOf(Math.max(...probs));
+  const score = meta.confidence_score === 'energy' ? energy(logits) : probs[digit];
+  return {digit, confidence: probs[digit], probs, score, uncertain: score < meta.uncertain_below, input: x};
 }
 
 // ---------- The page: a canvas to draw on, the model's view of it, ten bars ----------
@@ -205,9 +215,12 @@ function mount(root) {
       show(r);
       status.dataset.digit = r.digit;
       const pct = `${(100 * r.confidence).toFixed(0)}%`;
+      const below = meta.confidence_score === 'energy'
+        ? `${pct} sure, but its energy score ${r.score.toFixed(2)} is below this model's threshold of ` +
+          `${meta.uncertain_below.toFixed(2)}`
+        : `only ${pct} sure, below this model's ${(100 * meta.uncertain_below).toFixed(0)}% threshold`;
       say(r.uncertain ? 'uncertain' : 'answer', r.uncertain
-        ? `Perhaps a <b>${r.digit}</b>, but only ${pct} sure, below this model's ` +
-          `${(100 * meta.uncertain_below).toFixed(0)}% threshold: <b>uncertain</b>.`
+        ? `Perhaps a <b>${r.digit}</b>, ${below}: <b>uncertain</b>.`
         : `It reads <b>${r.digit}</b> (${pct} sure).`);
       note.textContent = `Preprocessing and inference took ${ms.toFixed(1)} ms, in this browser.`;
       window.lenet5.last = {...r, ms};
@@ -239,13 +252,15 @@ function mount(root) {
   window.lenet5.ready = load().then(m => {
     ready = true; answer();           // "draw a digit", or an answer to what was drawn while loading
     const acc = typeof m.test_acc === 'number' ? `, ${(100 * m.test_acc).toFixed(2)}% on the MNIST test set` : '';
-    $('.l5-model').textContent = `Model: ${m.model}${acc}; uncertain below ${(100 * m.uncertain_below).toFixed(0)}% sure.`;
+    const t = m.confidence_score === 'energy' ? `an energy score of ${m.uncertain_below.toFixed(2)}`
+                                              : `${(100 * m.uncertain_below).toFixed(0)}% sure`;
+    $('.l5-model').textContent = `Model: ${m.model}${acc}; uncertain below ${t}.`;
     window.lenet5.loadedAt = performance.now();
   }, e => { say('error', `The model cannot run on this page. ${e.message}`); throw e; });
 }
 
 if (typeof document !== 'undefined') {  // (imported without a page, e.g. by Node, it only defines the functions)
-  window.lenet5 = {preprocess, load, run, classify, softmax};
+  window.lenet5 = {preprocess, load, run, classify, softmax, energy};
   const root = document.getElementById('lenet5-demo');
   if (root) mount(root);
 }
