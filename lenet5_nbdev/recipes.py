@@ -74,6 +74,8 @@ class Recipe:
             raise ValueError("optimizer='sdlm' trains LeNet1998's own layers: expected arch='lenet1998' with "
                              "c3_table, subsampling and tanh")
         if self.clip is not None and not self.clip > 0: raise ValueError(f"clip={self.clip}: expected a positive norm, or None")
+        if self.clip and self.optimizer == 'sdlm':  # HandStep's step has no after_backward
+            raise ValueError(f"clip={self.clip}: the sdlm optimizer steps by hand, without clipping: expected clip=None")
         if self.epochs < 1: raise ValueError(f"epochs={self.epochs}: expected a whole number of epochs, 1 or more")
     @property
     def augments(self) -> bool: return bool(self.degrees or self.shift or self.scale or self.elastic)
