@@ -8,7 +8,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['MIN_CONFIDENCE', 'SCORES', 'SCORE_KEY', 'THRESHOLD_KEY', 'REJECT_KEY', 'softmax', 'prediction', 'confidence_scores',
-           'auroc', 'confidence_threshold', 'confidence_kind', 'calibrate_threshold']
+           'predictions', 'auroc', 'confidence_threshold', 'confidence_kind', 'calibrate_threshold']
 
 # %% ../nbs/11_confidence.ipynb #c9a53045
 MIN_CONFIDENCE = 0.6  # the threshold of a model that has no calibrated one
@@ -51,6 +51,15 @@ def confidence_scores(logits:np.ndarray, # (N, classes) scores
     if score == 'softmax': return softmax(logits, reject).max(1)
     top = logits.max(1)
     return top + np.log(np.exp(logits - top[:, None]).sum(1))
+
+def predictions(logits:np.ndarray, # (N, classes) scores of a batch
+                min_confidence:float=MIN_CONFIDENCE, # flag answers whose score is below this
+                score:str='softmax', # the score the threshold applies to: one of SCORES
+                reject:float|None=None, # a rejection score (LeNet1998's -j), or None
+               ) -> list[dict]:
+    "`prediction` for each row of `logits`, with the chosen score."
+    return [prediction(p, min_confidence, s) for p, s in
+            zip(softmax(logits, reject), confidence_scores(logits, score, reject))]
 
 # %% ../nbs/11_confidence.ipynb #558b5414
 def auroc(positives, # scores of what should score high (held-out digits)

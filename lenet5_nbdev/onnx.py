@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .preprocess import preprocess, image_list
-from .confidence import (THRESHOLD_KEY, REJECT_KEY, SCORE_KEY, prediction, softmax,
-                                     confidence_threshold, confidence_kind, confidence_scores)
+from .confidence import (THRESHOLD_KEY, REJECT_KEY, SCORE_KEY, predictions,
+                                     confidence_threshold, confidence_kind)
 
 # %% auto #0
 __all__ = ['MissingExtra', 'export_onnx', 'OnnxModel']
@@ -70,5 +70,4 @@ class OnnxModel:
         if not images: return []
         t = self.threshold if min_confidence is None else min_confidence
         logits = self(np.stack([preprocess(im) for im in images]))
-        scores = confidence_scores(logits, self.score, self.reject)
-        return [prediction(p, t, s) for p, s in zip(softmax(logits, self.reject), scores)]
+        return predictions(logits, t, self.score, self.reject)

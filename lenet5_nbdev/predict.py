@@ -16,7 +16,7 @@ from .model import LeNet5
 from .lenet1998 import LeNet1998
 from .train import get_preds
 from .preprocess import preprocess, image_list
-from .confidence import (prediction, confidence_threshold, confidence_kind,
+from .confidence import (predictions, confidence_threshold, confidence_kind,
                                      confidence_scores, softmax)
 
 # %% auto #0
@@ -70,9 +70,7 @@ def classify(xs:list, # preprocessed images, each (1, 32, 32) float32 (from prep
     score = score or confidence_kind(meta)
     if not len(xs): return []
     logits = get_preds(model, torch.from_numpy(np.stack(xs)).split(1024), probs=False)[0].numpy()
-    reject = getattr(model, 'reject_logit', None)
-    return [prediction(p, min_confidence, s) for p, s in
-            zip(softmax(logits, reject), confidence_scores(logits, score, reject))]
+    return predictions(logits, min_confidence, score, getattr(model, 'reject_logit', None))
 
 # %% ../nbs/12_predict.ipynb #ff9c6e83
 def predict(images, # a path, PIL image or array/tensor, a list of them, or an (N, C, H, W) batch

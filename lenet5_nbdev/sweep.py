@@ -429,8 +429,10 @@ def seed_record(study, # a finished seed sweep (open_study)
                                worker=t.user_attrs.get('worker'), history=r['history'])
     if missing := [s for s in plan['seeds'] if s not in runs]:
         dead = sorted(_params(t)['seed'] for t in study.get_trials(deepcopy=False) if _diverged(t))
-        why = f" (seeds {dead} diverged: see the study's table)" if dead else ''
-        raise SweepError(f"study={study.study_name}: seeds {missing} have no finished run{why}: expected a finished sweep (run it again to finish it)")
+        expect = (f"seeds {dead} diverged (see the study's table): expected runs that train, e.g. at a lower "
+                  "learning rate in a new study (--set)") if dead else \
+                 "expected a finished sweep (run it again to finish it)"
+        raise SweepError(f"study={study.study_name}: seeds {missing} have no finished run; {expect}")
     accs = [runs[s][acc] for s in plan['seeds']]
     first = done[0].user_attrs['record']
     return dict(recipe=plan['recipe'], settings=plan['settings'], study=study.study_name, limit=plan['limit'],

@@ -108,6 +108,11 @@ def test_model_parity(site, browser, mnist):
     d_ort, d_pt = np.abs(js - ort).max(), np.abs(js - pt).max()
     print(f"\nmodel: 64 MNIST test digits, max |browser - onnxruntime| {d_ort:.1e}, max |browser - PyTorch| {d_pt:.1e}")
     assert d_ort < 1e-4 and d_pt < 1e-4, (d_ort, d_pt)
+    from lenet5_nbdev.confidence import confidence_scores  # demo.js's energy score, on a model that uses it
+    with torch.inference_mode(): logits = bundled_model('distilled')[0](x).double().numpy()
+    js = browser.execute_script("return arguments[0].map(window.lenet5.energy)", logits.tolist())
+    d_energy = np.abs(np.array(js) - confidence_scores(logits, 'energy')).max()
+    assert d_energy < 1e-9, d_energy
 
 def _images(mnist, folder):
     "60 opaque 8-bit PNGs: MNIST test digits redrawn at other sizes and colours (some grayscale), and typeset digits."
